@@ -1,0 +1,3 @@
+from syncpipe.cli.main import main
+
+main()

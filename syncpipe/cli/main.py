@@ -1,0 +1,42 @@
+"""``syncpipe`` entry point: the command group and its subcommands."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+import syncpipe
+
+# Subcommand modules, each exposing a click command or group named ``command``.
+# Imported lazily by name so that a slow import (the Kubernetes client) is paid only by the
+# subcommands that need it.
+SUBCOMMANDS: dict[str, str] = {
+    "config": "syncpipe.cli.config",
+    "crds": "syncpipe.cli.crds",
+    "dev": "syncpipe.cli.dev",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in SUBCOMMANDS:
+            module = importlib.import_module(SUBCOMMANDS[cmd_name])
+            command: click.Command = module.command
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(syncpipe.__version__, prog_name="syncpipe")
+def cli() -> None:
+    """syncpipe: sync Kubernetes objects between a mailbox workspace and an edge cluster."""
+
+
+def main() -> None:
+    cli()

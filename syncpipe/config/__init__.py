@@ -1,0 +1,1 @@
+"""SyncerConfig / EdgeSyncConfig parsing, validation and merged selection."""

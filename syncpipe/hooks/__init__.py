@@ -1,0 +1,1 @@
+"""syncpipe.hooks."""

@@ -1,0 +1,1 @@
+"""The imperative shell: work queue, rate limiting, controllers, the syncer process."""

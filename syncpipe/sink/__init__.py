@@ -1,0 +1,1 @@
+"""Stage 3: diff desired against live state and write minimal patches."""

@@ -1,0 +1,1 @@
+"""Stage 1: list+watch sources that turn API state into events and a local cache."""
