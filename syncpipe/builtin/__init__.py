@@ -1,1 +1,9 @@
-"""syncpipe.builtin."""
+"""Built-in behaviour, registered through the same PluginManager as third-party plugins."""
+
+from types import ModuleType
+
+from syncpipe.builtin import ownership, selection, strip, writer
+
+MODULES: tuple[ModuleType, ...] = (selection, strip, ownership, writer)
+
+__all__ = ["MODULES"]

@@ -1,1 +1,1 @@
-"""Local Kubernetes control planes (etcd + kube-apiserver + kube-controller-manager) for tests and `syncpipe dev`."""
+"""Local control planes (etcd + kube-apiserver + kube-controller-manager) for tests and `dev`."""

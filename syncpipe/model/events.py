@@ -53,4 +53,5 @@ class Event:
     obj: RawObject | None
     resource_version: str
     observed_at: float
-    final_state_unknown: bool = False  # a delete inferred on relist (client-go DeletedFinalStateUnknown)
+    # A delete inferred on relist (client-go DeletedFinalStateUnknown).
+    final_state_unknown: bool = False

@@ -6,7 +6,13 @@ Kubernetes terms keep their meaning here: a *resource* is the lowercase plural u
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
+
+
+def _frozen_strings(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
 
 
 @attrs.frozen(order=True)
@@ -49,7 +55,7 @@ class ResourceInfo:
     kind: str
     namespaced: bool
     status_subresource: bool = False
-    verbs: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
+    verbs: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen_strings)
 
     @property
     def watchable(self) -> bool:

@@ -1,0 +1,36 @@
+"""Selection by the merged SyncerConfigs: the built-in opinion of ``syncpipe_select``.
+
+Also vetoes what must never be copied whatever a config says: ServiceAccount token Secrets
+(each server mints its own) and objects being deleted.
+"""
+
+from __future__ import annotations
+
+from syncpipe.hooks import hookimpl
+from syncpipe.hooks.context import SyncContext
+from syncpipe.model.events import Direction
+from syncpipe.model.keys import ObjectKey
+from syncpipe.model.objects import RawObject, meta
+
+NEVER_COPIED_SECRET_TYPES = frozenset({"kubernetes.io/service-account-token"})
+
+
+@hookimpl
+def syncpipe_select(
+    key: ObjectKey, obj: RawObject, direction: Direction, ctx: SyncContext
+) -> bool | None:
+    if obj.get("type") in NEVER_COPIED_SECRET_TYPES and key.gvr.resource == "secrets":
+        return False
+    if meta(obj).get("deletionTimestamp"):
+        return False
+    selection = ctx.selection
+    if selection is None:
+        return None
+    if direction is Direction.DOWN:
+        return bool(selection.downsync_reasons(key.gvr, key.namespace, key.name))
+    namespaced = ctx.resource.namespaced if ctx.resource is not None else bool(key.namespace)
+    return bool(
+        selection.upsync_reasons(
+            key.gvr.group, key.gvr.resource, key.namespace, key.name, namespaced
+        )
+    )

@@ -1,0 +1,107 @@
+"""API discovery: which resources a server serves, with kind, scope, verbs and status subresource.
+
+One failing group (an aggregated API whose backend is down answers 503) must not hide the
+others, so failures are collected per group version and reported beside the result.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import attrs
+
+from syncpipe import errors
+from syncpipe.clients.rest import RestClient
+from syncpipe.model.resources import GroupVersionResource, ResourceInfo
+
+log = logging.getLogger(__name__)
+
+
+@attrs.frozen(kw_only=True)
+class DiscoveryResult:
+    """Everything served, the preferred version of each group, and group versions that failed."""
+
+    resources: tuple[ResourceInfo, ...]
+    preferred_versions: dict[str, str] = attrs.field(hash=False)
+    failed: tuple[tuple[str, str], ...] = ()
+
+    def by_gvr(self) -> dict[GroupVersionResource, ResourceInfo]:
+        return {info.gvr: info for info in self.resources}
+
+    def find(self, group: str, resource: str, version: str = "") -> ResourceInfo | None:
+        """The resource at ``version``, or at the group's preferred version when none is given."""
+        want = version or self.preferred_versions.get(group, "")
+        for info in self.resources:
+            gvr = info.gvr
+            if gvr.group == group and gvr.resource == resource and gvr.version == want:
+                return info
+        return None
+
+    def find_kind(self, group: str, kind: str, version: str = "") -> ResourceInfo | None:
+        want = version or self.preferred_versions.get(group, "")
+        for info in self.resources:
+            if info.gvr.group == group and info.kind == kind and info.gvr.version == want:
+                return info
+        return None
+
+
+def _group_versions(rest: RestClient) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    preferred: dict[str, str] = {}
+    core = rest.request("GET", "/api")
+    for version in core.get("versions") or ():
+        pairs.append(("", version))
+    preferred[""] = "v1"
+    groups = rest.request("GET", "/apis")
+    for group in groups.get("groups") or ():
+        name = group["name"]
+        for version in group.get("versions") or ():
+            pairs.append((name, version["version"]))
+        pref = (group.get("preferredVersion") or {}).get("version")
+        if pref:
+            preferred[name] = pref
+    return pairs, preferred
+
+
+def _resources_of(
+    group: str, version: str, resource_list: Iterable[dict[str, object]]
+) -> list[ResourceInfo]:
+    entries = list(resource_list)
+    names = {str(e.get("name")) for e in entries}
+    infos = []
+    for entry in entries:
+        name = str(entry.get("name"))
+        if "/" in name:  # a subresource (deployments/status, deployments/scale): never synced
+            continue
+        raw_verbs = entry.get("verbs")
+        verbs = [str(v) for v in raw_verbs] if isinstance(raw_verbs, list) else []
+        infos.append(
+            ResourceInfo(
+                gvr=GroupVersionResource(group, version, name),
+                kind=str(entry.get("kind")),
+                namespaced=bool(entry.get("namespaced")),
+                status_subresource=f"{name}/status" in names,
+                verbs=frozenset(verbs),
+            )
+        )
+    return infos
+
+
+def discover(rest: RestClient) -> DiscoveryResult:
+    """Ask ``rest``'s server for everything it serves."""
+    pairs, preferred = _group_versions(rest)
+    resources: list[ResourceInfo] = []
+    failed: list[tuple[str, str]] = []
+    for group, version in pairs:
+        path = f"/apis/{group}/{version}" if group else f"/api/{version}"
+        try:
+            answer = rest.request("GET", path)
+        except errors.ApiError as exc:
+            log.warning("discovery of %s failed: %s", path, exc)
+            failed.append((f"{group}/{version}" if group else version, str(exc)))
+            continue
+        resources.extend(_resources_of(group, version, answer.get("resources") or ()))
+    return DiscoveryResult(
+        resources=tuple(resources), preferred_versions=preferred, failed=tuple(failed)
+    )

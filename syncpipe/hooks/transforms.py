@@ -1,0 +1,68 @@
+"""Named transforms: what plugins register so the host can order and name them.
+
+Order-sensitive work never relies on pluggy's call order: each plugin registers ``Transform``
+objects through ``syncpipe_register_transforms``; the host sorts them by ``(phase, name)`` (or
+by the configured ``--transform-order``) and calls them itself, so every error names the
+transform that failed and replays are deterministic.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import attrs
+
+from syncpipe.model.objects import RawObject
+from syncpipe.model.resources import ResourceInfo
+
+if TYPE_CHECKING:
+    from syncpipe.hooks.context import SyncContext
+
+
+class Phase(enum.IntEnum):
+    """When a transform runs on the way down (the reverse order on the way up)."""
+
+    STRIP = 10  # remove server-populated fields
+    RENATURE = 20  # denatured upstream form -> live form
+    NAMESPACE = 30  # namespace mapping
+    CUSTOM = 50  # third-party transforms by default
+    OWNERSHIP = 90  # ownership marks: last, so nothing strips them
+
+
+TransformFn = Callable[[RawObject, "SyncContext"], RawObject]
+
+
+def every_resource(_resource: ResourceInfo) -> bool:
+    return True
+
+
+@attrs.frozen(kw_only=True)
+class Transform:
+    """One named, optionally reversible object transformation.
+
+    ``forward`` runs on the way down (upstream object -> desired downstream object);
+    ``reverse`` on the way up (status return, upsync). Both must return a new dict and never
+    modify their input.
+    """
+
+    name: str = attrs.field(validator=attrs.validators.matches_re(r"[a-z][a-z0-9-]*"))
+    forward: TransformFn
+    reverse: TransformFn | None = None
+    phase: Phase = Phase.CUSTOM
+    applies_to: Callable[[ResourceInfo], bool] = every_resource
+    plugin: str = ""
+
+
+def order_transforms(
+    transforms: list[Transform], *, configured_order: tuple[str, ...] = ()
+) -> tuple[Transform, ...]:
+    """Sort by phase, then by position in ``configured_order`` (unlisted last), then by name."""
+    position = {name: i for i, name in enumerate(configured_order)}
+    return tuple(
+        sorted(
+            transforms,
+            key=lambda t: (int(t.phase), position.get(t.name, len(position)), t.name),
+        )
+    )
