@@ -26,8 +26,9 @@ def syncpipe_select(
     selection = ctx.selection
     if selection is None:
         return None
+    kind = ctx.resource.kind if ctx.resource is not None else str(obj.get("kind", ""))
     if direction is Direction.DOWN:
-        return bool(selection.downsync_reasons(key.gvr, key.namespace, key.name))
+        return bool(selection.downsync_reasons(key.gvr, key.namespace, key.name, kind=kind))
     namespaced = ctx.resource.namespaced if ctx.resource is not None else bool(key.namespace)
     return bool(
         selection.upsync_reasons(

@@ -14,7 +14,9 @@ import syncpipe
 SUBCOMMANDS: dict[str, str] = {
     "config": "syncpipe.cli.config",
     "crds": "syncpipe.cli.crds",
+    "demo": "syncpipe.cli.demo",
     "dev": "syncpipe.cli.dev",
+    "run": "syncpipe.cli.run",
 }
 
 

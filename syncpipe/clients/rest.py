@@ -7,6 +7,7 @@ at (kubeconfig, TLS, auth, the urllib3 pool) and sends and reads JSON itself.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -120,7 +121,7 @@ class RestClient:
                 retry_after=response.headers.get("Retry-After"),
             )
         if not stream:
-            response.read()
+            response.read(cache_content=True)  # .data serves it afterwards
             response.release_conn()
         return response
 
@@ -253,6 +254,7 @@ class RestClient:
         resource_version: str,
         timeout_seconds: int,
         allow_bookmarks: bool = True,
+        label_selector: str = "",
     ) -> WatchStream:
         """Open a watch; iterate the returned stream for ``(type, object)`` pairs."""
         self._count("watch")
@@ -261,6 +263,7 @@ class RestClient:
             "resourceVersion": resource_version,
             "allowWatchBookmarks": "true" if allow_bookmarks else "",
             "timeoutSeconds": str(timeout_seconds),
+            "labelSelector": label_selector,
         }
         # The read timeout outlives the server-side timeout so a silent dead connection is
         # detected, while an idle healthy watch is ended by the server first.
@@ -280,14 +283,17 @@ class WatchStream:
         self._closed = False
 
     def close(self) -> None:
+        if self._closed:
+            return
         self._closed = True
         shutdown = getattr(self._response, "shutdown", None)
         try:
             if shutdown is not None:
-                shutdown()
+                shutdown()  # unblocks a reader in another thread
+        except (OSError, ValueError, urllib3.exceptions.HTTPError):
+            pass  # already finished or not connected: nothing to unblock
+        with contextlib.suppress(OSError, ValueError, urllib3.exceptions.HTTPError):
             self._response.release_conn()
-        except (OSError, urllib3.exceptions.HTTPError):
-            pass
 
     def __iter__(self) -> Iterator[tuple[str, RawObject]]:
         buffer = b""
@@ -305,7 +311,9 @@ class WatchStream:
                 return
             raise errors.ApiUnreachable(f"watch of {self._what} broke: {exc}") from exc
         finally:
-            self.close()
+            self._closed = True
+            with contextlib.suppress(OSError, ValueError, urllib3.exceptions.HTTPError):
+                self._response.release_conn()
 
     def _decode(self, line: bytes) -> tuple[str, RawObject]:
         event = orjson.loads(line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeAlias
 
 import attrs
@@ -11,6 +12,10 @@ from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject
 
 JsonPatchOp: TypeAlias = dict[str, Any]
+
+
+def _ops_tuple(ops: Iterable[JsonPatchOp]) -> tuple[JsonPatchOp, ...]:
+    return tuple(ops)
 
 
 @attrs.frozen(kw_only=True)
@@ -27,7 +32,7 @@ class Patch:
 
     side: Side
     key: ObjectKey
-    ops: tuple[JsonPatchOp, ...] = attrs.field(converter=tuple)
+    ops: tuple[JsonPatchOp, ...] = attrs.field(converter=_ops_tuple)
     subresource: str = ""
     verb = "patch"
 

@@ -1,1 +1,60 @@
-"""syncpipe.testing."""
+"""Public test helpers for syncpipe and its plugin authors.
+
+The pytest fixtures (``control_planes``, ``upstream``, ``downstream``, ``unique_name``, ...) live
+in ``syncpipe.testing.pytest_plugin``, which pytest loads by itself through the ``pytest11``
+entry point once syncpipe is installed. This module holds the plain helpers, importable without
+pytest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+__all__ = ["WaitTimeout", "wait_for"]
+
+T = TypeVar("T")
+
+
+class WaitTimeout(AssertionError):
+    """``wait_for`` gave up; an AssertionError so pytest reports it as a test failure."""
+
+
+def wait_for(
+    predicate: Callable[[], T],
+    *,
+    timeout: float = 30.0,
+    interval: float = 0.1,
+    message: str | Callable[[], str] = "",
+    ignore: tuple[type[BaseException], ...] = (),
+) -> T:
+    """Call ``predicate`` until it returns something truthy, and return that.
+
+    Integration tests wait on the real API server this way instead of sleeping: the wait is as
+    short as the system allows and the timeout only bounds a failure. Exceptions of the types in
+    ``ignore`` count as "not yet" (e.g. a 404 before an object appears); others propagate at
+    once, so a bug in the predicate fails fast instead of after ``timeout``. On timeout the
+    error carries ``message`` (a callable is evaluated then, to describe the state at the end),
+    the last value and the last ignored exception.
+    """
+    deadline = time.monotonic() + timeout
+    last_value: object = None
+    last_error: BaseException | None = None
+    while True:
+        try:
+            value = predicate()
+        except ignore as exc:
+            last_error = exc
+        else:
+            if value:
+                return value
+            last_value = value
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    text = message() if callable(message) else message
+    detail = f"last value {last_value!r}"
+    if last_error is not None:
+        detail += f"; last error {type(last_error).__name__}: {last_error}"
+    raise WaitTimeout(f"{text or 'condition not met'} (waited {timeout:g}s; {detail})")

@@ -1,0 +1,149 @@
+"""``syncpipe run``: the syncer process between an upstream and a downstream cluster."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import click
+
+from syncpipe.cli import logs
+
+
+def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    settings: dict[str, dict[str, Any]] = {}
+    for value in values:
+        name, sep, rest = value.partition(".")
+        key, eq, val = rest.partition("=")
+        if not sep or not eq or not name or not key:
+            raise click.BadParameter(
+                f"{value!r} is not PLUGIN.KEY=VALUE", param_hint="--plugin-opt"
+            )
+        settings.setdefault(name, {})[key] = val
+    return settings
+
+
+@click.command("run")
+@click.option(
+    "--upstream-kubeconfig",
+    envvar="SYNCPIPE_UPSTREAM_KUBECONFIG",
+    help="Kubeconfig of the upstream (mailbox) side.",
+)
+@click.option("--upstream-context", default=None, help="Context in the upstream kubeconfig.")
+@click.option(
+    "--downstream-kubeconfig",
+    envvar="SYNCPIPE_DOWNSTREAM_KUBECONFIG",
+    help="Kubeconfig of the downstream (edge) side; default: $KUBECONFIG, ~/.kube/config, "
+    "or the pod's ServiceAccount.",
+)
+@click.option("--downstream-context", default=None, help="Context in the downstream kubeconfig.")
+@click.option(
+    "--syncer-name",
+    default="syncpipe",
+    show_default=True,
+    help="Names this syncer in ownership marks.",
+)
+@click.option(
+    "--resync-period",
+    default=300.0,
+    show_default=True,
+    type=float,
+    help="Seconds between drift re-checks from the cache.",
+)
+@click.option(
+    "--write-concurrency", default=8, show_default=True, type=int, help="Parallel writes."
+)
+@click.option(
+    "--status-return/--no-status-return",
+    default=True,
+    show_default=True,
+    help="Return downstream .status upstream.",
+)
+@click.option(
+    "--plugins-disable", "disabled", multiple=True, help="Disable a plugin by name (repeatable)."
+)
+@click.option(
+    "--plugin-opt", multiple=True, help="PLUGIN.KEY=VALUE setting for a plugin (repeatable)."
+)
+@click.option(
+    "--confirm-held-deletions",
+    is_flag=True,
+    help="Let deletions held by the circuit breaker through.",
+)
+@click.option(
+    "--insecure-skip-tls-verify",
+    is_flag=True,
+    help="Do not verify servers' certificates (loud; for tests only).",
+)
+@click.option("-v", "--verbose", count=True, help="More detail (-vv for debug).")
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def command(
+    upstream_kubeconfig: str | None,
+    upstream_context: str | None,
+    downstream_kubeconfig: str | None,
+    downstream_context: str | None,
+    syncer_name: str,
+    resync_period: float,
+    write_concurrency: int,
+    status_return: bool,
+    disabled: tuple[str, ...],
+    plugin_opt: tuple[str, ...],
+    confirm_held_deletions: bool,
+    insecure_skip_tls_verify: bool,
+    verbose: int,
+    log_format: str,
+) -> None:
+    """Sync objects selected by the upstream SyncerConfigs down, and status/upsync back up."""
+    logs.setup(verbose=verbose, json_format=log_format == "json")
+    from syncpipe.config.settings import Settings
+    from syncpipe.runtime import wiring
+
+    if not upstream_kubeconfig:
+        raise click.UsageError("--upstream-kubeconfig is required")
+    settings = Settings(
+        syncer_name=syncer_name,
+        resync_period=resync_period,
+        write_concurrency=write_concurrency,
+        status_return=status_return,
+        disabled_plugins=disabled,
+        plugin_settings=_parse_plugin_opts(plugin_opt),
+        confirm_held_deletions=confirm_held_deletions,
+    )
+    syncer = wiring.build_syncer(
+        settings=settings,
+        upstream_kubeconfig=upstream_kubeconfig,
+        upstream_context=upstream_context,
+        downstream_kubeconfig=downstream_kubeconfig,
+        downstream_context=downstream_context,
+        insecure=insecure_skip_tls_verify,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            sys.exit(1)  # a second signal: stop now
+        logging.getLogger("syncpipe").info("signal %d: draining and stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log = logging.getLogger("syncpipe")
+    log.info("syncpipe %s starting", syncer_name)
+    syncer.start()
+    announced = False
+    try:
+        while not stop.wait(1.0):
+            if not announced and syncer.ready.is_set():
+                stats = syncer.statistics()
+                log.info("initial sync done: %d objects owned downstream", stats["owned"])
+                announced = True
+    finally:
+        started = time.monotonic()
+        syncer.stop()
+        log.info("stopped in %.1fs", time.monotonic() - started)

@@ -1,0 +1,41 @@
+"""Settings of one syncer process, grouped by concern, each default with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """What ``syncpipe run`` was told; immutable once the syncer starts."""
+
+    syncer_name: str
+    # Periodic re-check of every object from the local caches (no server calls): catches drift
+    # that no event announced. Minutes, as client-go controllers do.
+    resync_period: float = attrs.field(default=300.0, validator=attrs.validators.gt(0))
+    # Parallel writes per direction: enough to hide API latency, few enough to stay polite
+    # on an edge cluster's API server.
+    write_concurrency: int = attrs.field(default=8, validator=attrs.validators.ge(1))
+    # Status return on by default (KubeStellar's "reported state").
+    status_return: bool = True
+    # A burst of status changes within this window costs one upstream write.
+    status_settle_seconds: float = 0.5
+    # How often upstream/downstream discovery is refreshed (new CRDs, removed APIs).
+    discovery_interval: float = 15.0
+    # SyncerConfig status heartbeat.
+    heartbeat_interval: float = 30.0
+    # Deletions inferred from a relist are held once they exceed this fraction of the owned
+    # objects (and the minimum count below) within one resync period.
+    max_inferred_delete_fraction: float = 0.2
+    min_inferred_deletes_held: int = 5
+    confirm_held_deletions: bool = False
+    # Plugins
+    plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    disabled_plugins: tuple[str, ...] = ()
+    transform_order: tuple[str, ...] = ()
+    namespace_mapping: str = "identity"
+    # Where /healthz, /readyz and /metrics are served ("" disables the server).
+    health_address: str = ""

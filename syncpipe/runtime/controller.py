@@ -1,0 +1,132 @@
+"""The worker loop: key → reconcile → forget or requeue, with error handling in one place.
+
+Errors are classified by type, never by message: conflicts are retried at once (with fresh
+state), throttling, server errors, unreachable servers and ``RetryableError`` are requeued with
+per-key backoff, RBAC/credential errors are requeued too (they get fixed from outside) and
+reported, ``TerminalError``/``ApiInvalid``/``TransformError`` are reported and forgotten until
+the object changes again. An unknown exception is a bug: it is logged with its traceback and
+requeued with backoff, never allowed to kill a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+from syncpipe import errors
+from syncpipe.runtime.workqueue import WorkQueue
+
+log = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+
+Reconcile = Callable[[K], None]
+Reporter = Callable[[K, Exception], None]
+
+# How long a worker waits in ``get`` before checking for shutdown again.
+WORKER_POLL_SECONDS = 0.5
+# A conflicting write is retried at once a few times before falling back to backoff.
+IMMEDIATE_CONFLICT_RETRIES = 3
+
+
+class Controller(Generic[K]):
+    """``workers`` threads draining ``queue`` into ``reconcile``."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        queue: WorkQueue[K],
+        reconcile: Reconcile[K],
+        workers: int = 4,
+        on_rejected: Reporter[K] | None = None,
+    ) -> None:
+        self.name = name
+        self.queue = queue
+        self._reconcile = reconcile
+        self._workers = workers
+        self._on_rejected = on_rejected
+        self._threads: list[threading.Thread] = []
+        self._conflicts: dict[K, int] = {}
+        self._lock = threading.Lock()
+        self.reconciles = 0
+        self.failures = 0
+
+    def start(self) -> None:
+        for i in range(self._workers):
+            thread = threading.Thread(target=self._run, name=f"{self.name}-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Drain: no new keys, in-flight reconciles finish (within ``timeout``)."""
+        drained = self.queue.shutdown(drain=True, timeout=timeout)
+        for thread in self._threads:
+            thread.join(timeout=1.0)
+        return drained
+
+    def _run(self) -> None:
+        while not self.queue.shutting_down:
+            key = self.queue.get(timeout=WORKER_POLL_SECONDS)
+            if key is None:
+                continue
+            try:
+                self._process(key)
+            finally:
+                self.queue.done(key)
+
+    def _process(self, key: K) -> None:
+        try:
+            self._reconcile(key)
+        except Exception as exc:  # noqa: BLE001 - classified below, never kills the worker
+            with self._lock:
+                self.failures += 1
+            self.handle_error(key, exc)
+        else:
+            with self._lock:
+                self.reconciles += 1
+                self._conflicts.pop(key, None)
+            self.queue.forget(key)
+
+    def handle_error(self, key: K, exc: Exception) -> None:
+        """Decide, by the error's type, whether ``key`` is retried and how soon."""
+        if isinstance(exc, errors.ApiConflict):
+            with self._lock:
+                count = self._conflicts.get(key, 0) + 1
+                self._conflicts[key] = count
+            if count <= IMMEDIATE_CONFLICT_RETRIES:
+                log.debug("%s: conflict on %s, retrying with fresh state", self.name, key)
+                self.queue.add(key)
+            else:
+                self.queue.add_rate_limited(key)
+            return
+        if isinstance(exc, errors.ApiTooManyRequests) and exc.retry_after:
+            self.queue.add_after(key, exc.retry_after)
+            return
+        if isinstance(exc, errors.RetryableError) and exc.delay is not None:
+            log.info("%s: %s: %s (retry in %.1fs)", self.name, key, exc, exc.delay)
+            self.queue.add_after(key, exc.delay)
+            return
+        if isinstance(exc, errors.TerminalError | errors.ApiInvalid | errors.TransformError):
+            log.warning("%s: %s rejected: %s", self.name, key, exc)
+            self._report(key, exc)
+            self.queue.forget(key)
+            return
+        if isinstance(exc, errors.ApiUnauthorized | errors.ApiForbidden):
+            log.warning("%s: %s: access denied, will retry: %s", self.name, key, exc)
+            self._report(key, exc)
+        elif isinstance(exc, errors.SyncpipeError):
+            log.info("%s: %s: %s (will retry)", self.name, key, exc)
+        else:
+            log.error("%s: unexpected error on %s", self.name, key, exc_info=exc)
+        self.queue.add_rate_limited(key)
+
+    def _report(self, key: K, exc: Exception) -> None:
+        if self._on_rejected is None:
+            return
+        try:
+            self._on_rejected(key, exc)
+        except Exception:
+            log.exception("%s: reporting the failure of %s failed", self.name, key)

@@ -1,0 +1,41 @@
+"""Build a Syncer from kubeconfig locations (where the runtime meets ``clients.connect``)."""
+
+from __future__ import annotations
+
+from syncpipe.clients.connect import ClusterAccess, load_configuration
+from syncpipe.clients.rest import RestClient
+from syncpipe.config.settings import Settings
+from syncpipe.runtime.syncer import Syncer
+
+
+def build_syncer(
+    *,
+    settings: Settings,
+    upstream_kubeconfig: str,
+    upstream_context: str | None = None,
+    downstream_kubeconfig: str | None = None,
+    downstream_context: str | None = None,
+    insecure: bool = False,
+) -> Syncer:
+    up = load_configuration(
+        ClusterAccess(
+            kubeconfig=upstream_kubeconfig,
+            context=upstream_context,
+            insecure_skip_tls_verify=insecure,
+            label="upstream",
+        )
+    )
+    down = load_configuration(
+        ClusterAccess(
+            kubeconfig=downstream_kubeconfig,
+            context=downstream_context,
+            allow_in_cluster=True,
+            insecure_skip_tls_verify=insecure,
+            label="downstream",
+        )
+    )
+    return Syncer(
+        settings=settings,
+        upstream=RestClient(up, label="upstream"),
+        downstream=RestClient(down, label="downstream"),
+    )

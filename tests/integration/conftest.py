@@ -1,0 +1,60 @@
+"""Shared helpers for tests on the real upstream/downstream control planes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from kubernetes import client as k8s
+
+from syncpipe.clients.connect import ClusterAccess, load_configuration
+from syncpipe.clients.rest import RestClient
+from syncpipe.config import crds
+from syncpipe.model.resources import GroupVersionResource
+from syncpipe.testing import wait_for
+
+CRD_GVR = GroupVersionResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+
+
+def rest_for(plane) -> RestClient:
+    cfg = load_configuration(
+        ClusterAccess(kubeconfig=str(plane.admin_kubeconfig), label=plane.name)
+    )
+    return RestClient(cfg, label=plane.name)
+
+
+@pytest.fixture(scope="session")
+def up_rest(upstream) -> Iterator[RestClient]:
+    rest = rest_for(upstream)
+    yield rest
+    rest.close()
+
+
+@pytest.fixture(scope="session")
+def down_rest(downstream) -> Iterator[RestClient]:
+    rest = rest_for(downstream)
+    yield rest
+    rest.close()
+
+
+@pytest.fixture(scope="session")
+def syncer_crds(up_rest: RestClient) -> None:
+    """The SyncerConfig/EdgeSyncConfig CRDs, installed upstream and established."""
+    for manifest in crds.all_crd_manifests():
+        existing = up_rest.get_or_none(CRD_GVR, "", manifest["metadata"]["name"])
+        if existing is None:
+            up_rest.create(CRD_GVR, "", manifest)
+
+    def established() -> bool:
+        for manifest in crds.all_crd_manifests():
+            obj = up_rest.get(CRD_GVR, "", manifest["metadata"]["name"])
+            conds = (obj.get("status") or {}).get("conditions") or ()
+            if not any(c["type"] == "Established" and c["status"] == "True" for c in conds):
+                return False
+        return True
+
+    wait_for(established, timeout=30, message="syncer CRDs not established")
+
+
+def core(api: k8s.ApiClient) -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(api)

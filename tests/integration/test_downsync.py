@@ -1,0 +1,329 @@
+"""Downsync on the real control planes: selection, updates, deletion, ownership, writes at rest."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from syncpipe.config.settings import Settings
+from syncpipe.model.resources import GroupVersionResource
+from syncpipe.runtime import wiring
+from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
+from syncpipe.testing import wait_for
+
+pytestmark = [pytest.mark.apiserver, pytest.mark.usefixtures("syncer_crds")]
+
+CM = GroupVersionResource("", "v1", "configmaps")
+NS = GroupVersionResource("", "v1", "namespaces")
+SECRETS = GroupVersionResource("", "v1", "secrets")
+DEPLOY = GroupVersionResource("apps", "v1", "deployments")
+
+
+def make_syncer(upstream, downstream, name: str, **kw: Any) -> Syncer:
+    settings = Settings(syncer_name=name, discovery_interval=2.0, heartbeat_interval=1.0, **kw)
+    return wiring.build_syncer(
+        settings=settings,
+        upstream_kubeconfig=str(upstream.admin_kubeconfig),
+        downstream_kubeconfig=str(downstream.admin_kubeconfig),
+    )
+
+
+@pytest.fixture
+def running(upstream, downstream, unique_name, up_rest) -> Iterator[Syncer]:
+    """A syncer named after the test; every SyncerConfig is removed afterwards.
+
+    All SyncerConfigs upstream are merged, so a config left behind would select objects for
+    the next test's syncer too.
+    """
+    syncer = make_syncer(upstream, downstream, unique_name)
+    syncer.start()
+    yield syncer
+    syncer.stop(timeout=10)
+    items, _ = up_rest.list(SYNCER_CONFIGS)
+    for item in items:
+        up_rest.delete(SYNCER_CONFIGS, "", item["metadata"]["name"])
+
+
+def syncer_config(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "kind": "SyncerConfig",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def namespace(name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def configmap(ns: str, name: str, data: dict[str, str], **meta: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": ns, **meta},
+        "data": data,
+    }
+
+
+def deployment(ns: str, name: str) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "c", "image": "busybox", "args": ["sleep", "1"]}]},
+            },
+        },
+    }
+
+
+def test_namespace_scope_downsyncs_selected_objects_and_nothing_else(
+    running, up_rest, down_rest, unique_name
+):
+    ns, other = unique_name, f"{unique_name}-x"
+    for n in (ns, other):
+        up_rest.create(NS, "", namespace(n))
+    up_rest.create(CM, ns, configmap(ns, "cm1", {"a": "1"}))
+    up_rest.create(CM, other, configmap(other, "cm1", {"a": "1"}))
+    up_rest.create(
+        SECRETS, ns, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s1"}, "data": {}}
+    )
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        syncer_config(
+            unique_name,
+            {
+                "namespaceScope": {
+                    "namespaces": [ns],
+                    "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
+                }
+            },
+        ),
+    )
+    copy = wait_for(lambda: down_rest.get_or_none(CM, ns, "cm1"), timeout=30)
+    assert copy["data"] == {"a": "1"}
+    assert (
+        copy["metadata"]["annotations"]["edge.kubestellar.io/downsynced"] == f"ConfigMap/{ns}/cm1"
+    )
+    wait_for(lambda: down_rest.get_or_none(NS, "", ns), timeout=30)
+    wait_for(lambda: running.ready.is_set(), timeout=30)
+    assert down_rest.get_or_none(CM, other, "cm1") is None
+    assert down_rest.get_or_none(SECRETS, ns, "s1") is None
+    assert down_rest.get_or_none(NS, "", other) is None
+
+    # One upstream change costs one patch downstream.
+    before = dict(running.downstream.requests_by_verb)
+    up_rest.merge_patch(CM, ns, "cm1", {"data": {"a": "2"}, "metadata": {"labels": {"x": "y"}}})
+    wait_for(lambda: down_rest.get(CM, ns, "cm1")["data"] == {"a": "2"}, timeout=30)
+    wait_for(lambda: down_rest.get(CM, ns, "cm1")["metadata"].get("labels", {}).get("x") == "y")
+    after = dict(running.downstream.requests_by_verb)
+    assert after.get("patch", 0) - before.get("patch", 0) == 1
+    assert after.get("create", 0) == before.get("create", 0)
+
+    # Drift: an owned field edited downstream is put back; a foreign label is left alone.
+    down_rest.merge_patch(
+        CM, ns, "cm1", {"data": {"a": "drift"}, "metadata": {"labels": {"tool": "t"}}}
+    )
+    wait_for(lambda: down_rest.get(CM, ns, "cm1")["data"] == {"a": "2"}, timeout=30)
+    assert down_rest.get(CM, ns, "cm1")["metadata"]["labels"]["tool"] == "t"
+
+    # Upstream delete -> downstream delete.
+    up_rest.delete(CM, ns, "cm1")
+    wait_for(lambda: down_rest.get_or_none(CM, ns, "cm1") is None, timeout=30)
+
+
+def test_steady_state_costs_zero_writes_even_for_defaulted_deployments(
+    running, up_rest, down_rest, unique_name
+):
+    ns = unique_name
+    up_rest.create(NS, "", namespace(ns))
+    up_rest.create(DEPLOY, ns, deployment(ns, "web"))
+    for i in range(5):
+        up_rest.create(CM, ns, configmap(ns, f"cm{i}", {"k": str(i)}))
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        syncer_config(
+            unique_name,
+            {
+                "namespacedObjects": [
+                    {
+                        "group": "apps",
+                        "resource": "deployments",
+                        "apiVersion": "v1",
+                        "objectsByNamespace": [{"namespace": ns, "names": ["*"]}],
+                    },
+                    {
+                        "group": "",
+                        "resource": "configmaps",
+                        "apiVersion": "v1",
+                        "objectsByNamespace": [{"namespace": ns, "names": ["cm0", "cm1", "cm2"]}],
+                    },
+                ]
+            },
+        ),
+    )
+    wait_for(lambda: down_rest.get_or_none(DEPLOY, ns, "web"), timeout=30)
+    # kube-controller-manager writes the Deployment's status downstream.
+    wait_for(
+        lambda: (down_rest.get(DEPLOY, ns, "web").get("status") or {}).get("observedGeneration"),
+        timeout=60,
+    )
+    for i in range(3):
+        wait_for(lambda i=i: down_rest.get_or_none(CM, ns, f"cm{i}"), timeout=30)
+    assert down_rest.get_or_none(CM, ns, "cm3") is None
+    wait_for(lambda: running.ready.is_set(), timeout=30)
+    wait_for(lambda: len(running.down_queue) == 0, timeout=30)
+    settle = threading.Event()
+    settle.wait(2.0)
+    writes_before = {
+        k: v
+        for k, v in running.downstream.requests_by_verb.items()
+        if k in ("create", "patch", "update", "delete")
+    }
+    # A full resync from the caches re-checks every owned object.
+    for state in list(running._resources.values()):
+        for informer in (state.upstream, state.downstream):
+            if informer is not None:
+                informer.resync()
+    settle.wait(3.0)
+    writes_after = {
+        k: v
+        for k, v in running.downstream.requests_by_verb.items()
+        if k in ("create", "patch", "update", "delete")
+    }
+    assert writes_after == writes_before
+
+
+def test_a_downstream_namesake_we_did_not_create_is_left_alone(
+    running, up_rest, down_rest, unique_name
+):
+    ns = unique_name
+    up_rest.create(NS, "", namespace(ns))
+    down_rest.create(NS, "", namespace(ns))
+    down_rest.create(CM, ns, configmap(ns, "theirs", {"owner": "someone-else"}))
+    up_rest.create(CM, ns, configmap(ns, "theirs", {"owner": "upstream"}))
+    up_rest.create(CM, ns, configmap(ns, "ours", {"owner": "upstream"}))
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        syncer_config(
+            unique_name,
+            {
+                "namespaceScope": {
+                    "namespaces": [ns],
+                    "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
+                }
+            },
+        ),
+    )
+    wait_for(lambda: down_rest.get_or_none(CM, ns, "ours"), timeout=30)
+    wait_for(lambda: any("theirs" in k for k in running._rejected), timeout=30)
+    assert down_rest.get(CM, ns, "theirs")["data"] == {"owner": "someone-else"}
+    # Deselecting (deleting the config) deletes what we created, never theirs, never the namespace.
+    up_rest.delete(SYNCER_CONFIGS, "", unique_name)
+    wait_for(lambda: down_rest.get_or_none(CM, ns, "ours") is None, timeout=30)
+    assert down_rest.get(CM, ns, "theirs")["data"] == {"owner": "someone-else"}
+    assert down_rest.get_or_none(NS, "", ns) is not None
+
+
+def test_downsync_overwrite_false_keeps_downstream_edits_and_survives_upstream_delete(
+    running, up_rest, down_rest, unique_name
+):
+    ns = unique_name
+    up_rest.create(NS, "", namespace(ns))
+    frozen_anno = {"edge.kubestellar.io/downsync-overwrite": "false"}
+    up_rest.create(CM, ns, configmap(ns, "cm", {"field1": "value1"}))
+    up_rest.create(CM, ns, configmap(ns, "keep", {"field1": "value1"}, annotations=frozen_anno))
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        syncer_config(
+            unique_name,
+            {
+                "namespacedObjects": [
+                    {
+                        "group": "",
+                        "resource": "configmaps",
+                        "apiVersion": "v1",
+                        "objectsByNamespace": [{"namespace": ns, "names": ["cm", "keep"]}],
+                    }
+                ]
+            },
+        ),
+    )
+    for name in ("cm", "keep"):
+        wait_for(lambda name=name: down_rest.get_or_none(CM, ns, name), timeout=30)
+    for name in ("cm", "keep"):
+        down_rest.merge_patch(CM, ns, name, {"data": {"field1": "bar update"}})
+    wait_for(lambda: down_rest.get(CM, ns, "cm")["data"]["field1"] == "value1", timeout=30)
+    assert down_rest.get(CM, ns, "keep")["data"]["field1"] == "bar update"
+    # Flip to "true": upstream is the truth again.
+    up_rest.merge_patch(
+        CM,
+        ns,
+        "keep",
+        {"metadata": {"annotations": {"edge.kubestellar.io/downsync-overwrite": "true"}}},
+    )
+    wait_for(lambda: down_rest.get(CM, ns, "keep")["data"]["field1"] == "value1", timeout=30)
+    # Back to "false", then upstream deletion leaves the copy.
+    up_rest.merge_patch(CM, ns, "keep", {"metadata": {"annotations": frozen_anno}})
+    wait_for(
+        lambda: (
+            down_rest.get(CM, ns, "keep")["metadata"]["annotations"].get(
+                "edge.kubestellar.io/downsync-overwrite"
+            )
+            == "false"
+        ),
+        timeout=30,
+    )
+    up_rest.delete(CM, ns, "keep")
+    up_rest.delete(CM, ns, "cm")
+    wait_for(lambda: down_rest.get_or_none(CM, ns, "cm") is None, timeout=30)
+    assert down_rest.get_or_none(CM, ns, "keep") is not None
+
+
+def test_status_returns_upstream_from_the_controller_manager(
+    running, up_rest, down_rest, unique_name
+):
+    ns = unique_name
+    up_rest.create(NS, "", namespace(ns))
+    up_rest.create(DEPLOY, ns, deployment(ns, "web"))
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        syncer_config(
+            unique_name,
+            {
+                "namespaceScope": {
+                    "namespaces": [ns],
+                    "resources": [{"group": "apps", "resource": "deployments", "apiVersion": "v1"}],
+                }
+            },
+        ),
+    )
+    wait_for(
+        lambda: (
+            (down_rest.get_or_none(DEPLOY, ns, "web") or {})
+            .get("status", {})
+            .get("observedGeneration")
+        ),
+        timeout=60,
+    )
+
+    def returned() -> bool:
+        down = down_rest.get(DEPLOY, ns, "web").get("status")
+        up = up_rest.get(DEPLOY, ns, "web").get("status")
+        return bool(down) and down == up
+
+    wait_for(returned, timeout=60)
