@@ -88,7 +88,7 @@ def main() -> None:
     size = len(json.dumps(live, separators=(",", ":")))
     desired_size = len(json.dumps(desired, separators=(",", ":")))
     print(f"Deployment: live {size} bytes, desired {desired_size} bytes (compact JSON)")
-    print(f"{'case':<42} {'µs/call':>10} {'× floor':>9} {'calls/s':>11}")
+    print(f"{'case':<42} {'µs/call':>10} {'x floor':>9} {'calls/s':>11}")
     floor = None
     for name, fn in cases:
         seconds = time_per_call(fn, budget=0.1 if "deepdiff" in name else 0.4)
