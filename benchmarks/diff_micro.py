@@ -6,8 +6,10 @@ a plain ``a == b`` of two equal copies of the object).
 
 The object is the sample Deployment of ``tests/data/sink``, as the API server serves it (server
 defaults, managedFields, status) after syncpipe applied it (record annotation included). The
-desired object is its upstream copy after the strip transform. "one change" is one changed
-container image.
+desired object is its upstream copy after the strip transform (its ``spec`` equals the live
+one, the usual case for a synced copy); "manifest" rows use a user's manifest instead, which
+equals no subtree of the served object (the worst case for the equality shortcuts). "one
+change" is one changed container image, or one changed ConfigMap value.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import jsonpatch
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from syncpipe.model import actions  # noqa: E402
 from syncpipe.model.events import Side  # noqa: E402
 from syncpipe.model.keys import ObjectKey  # noqa: E402
 from syncpipe.model.resources import GroupVersionResource  # noqa: E402
@@ -36,7 +39,8 @@ KEY = ObjectKey(GroupVersionResource("apps", "v1", "deployments"), "shop", "chec
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((DATA / f"{name}.json").read_text())
+    obj: dict[str, Any] = json.loads((DATA / f"{name}.json").read_text())
+    return obj
 
 
 def time_per_call(fn: Callable[[], object], *, budget: float = 0.4, repeats: int = 5) -> float:
@@ -51,7 +55,7 @@ def main() -> None:
     desired = load("deployment-desired")
     served = load("deployment-live")
     patch = planner.plan(side=Side.DOWNSTREAM, key=KEY, desired=desired, live=served)
-    assert isinstance(patch, planner.actions.Patch)
+    assert isinstance(patch, actions.Patch)
     live = jsonpatch.apply_patch(served, list(patch.ops))  # as syncpipe leaves it
     live_copy = copy.deepcopy(live)
     owned = lastapplied.owned_fields_of(live)
@@ -61,12 +65,34 @@ def main() -> None:
     live_changed = copy.deepcopy(live)
     live_changed["spec"]["template"]["spec"]["containers"][1]["image"] = "envoy:1.31.0"
 
-    def plan(want: dict[str, Any]) -> object:
-        return planner.plan(side=Side.DOWNSTREAM, key=KEY, desired=want, live=live)
+    def plan(want: dict[str, Any], on: dict[str, Any] | None = None) -> object:
+        return planner.plan(
+            side=Side.DOWNSTREAM, key=KEY, desired=want, live=live if on is None else on
+        )
+
+    # The worst case for the equality shortcuts: a user's manifest, which equals no subtree of
+    # the served object because the server added defaults everywhere.
+    manifest = load("deployment-manifest")
+    patch = planner.plan(side=Side.DOWNSTREAM, key=KEY, desired=manifest, live=served)
+    assert isinstance(patch, actions.Patch)
+    live_manifest = jsonpatch.apply_patch(served, list(patch.ops))
+
+    configmap: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "shop"},
+        "data": {f"key-{i:03d}": f"value number {i}" for i in range(50)},
+    }
+    create = planner.plan(side=Side.DOWNSTREAM, key=KEY, desired=configmap, live=None)
+    assert isinstance(create, actions.Create)
+    live_configmap = {**create.body, "metadata": {**create.body["metadata"], "uid": "u"}}
+    changed_configmap = {**configmap, "data": {**configmap["data"], "key-017": "changed"}}
 
     # Sanity: every contender sees the situation it is meant to see.
     assert diff.satisfies(desired, live)
     assert plan(desired) is None
+    assert plan(manifest, live_manifest) is None
+    assert plan(configmap, live_configmap) is None
     assert len(diff.three_way(changed, live, owned)) == 1
     assert len(diff.two_way(live, live_changed)) == 1
 
@@ -74,10 +100,14 @@ def main() -> None:
         ("a == b (equal copies, floor)", lambda: live == live_copy),
         ("satisfies(desired, live)", lambda: diff.satisfies(desired, live)),
         ("three_way, no change", lambda: diff.three_way(desired, live, owned)),
-        ("plan, no change (whole per-event cost)", lambda: plan(desired)),
         ("three_way, one change", lambda: diff.three_way(changed, live, owned)),
-        ("plan, one change", lambda: plan(changed)),
         ("record_of(desired) (field set + encode)", lambda: lastapplied.record_of(desired)),
+        ("plan, no change (whole per-event cost)", lambda: plan(desired)),
+        ("plan, one change", lambda: plan(changed)),
+        ("satisfies, manifest (no equal subtree)", lambda: diff.satisfies(manifest, live_manifest)),
+        ("plan, manifest, no change", lambda: plan(manifest, live_manifest)),
+        ("plan, ConfigMap 50 keys, no change", lambda: plan(configmap, live_configmap)),
+        ("plan, ConfigMap 50 keys, one change", lambda: plan(changed_configmap, live_configmap)),
         ("two_way, equal copies", lambda: diff.two_way(live, live_copy)),
         ("two_way, one change", lambda: diff.two_way(live, live_changed)),
         ("jsonpatch.make_patch, equal copies", lambda: jsonpatch.make_patch(live, live_copy)),

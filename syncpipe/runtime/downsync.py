@@ -63,20 +63,27 @@ class Writer(Protocol):
     def get(self, key: ObjectKey) -> RawObject | None: ...
 
 
-def _without_pointers(obj: RawObject, pointers: tuple[str, ...]) -> RawObject:
-    """A copy of ``obj`` without the fields at ``pointers`` (only the touched path is copied)."""
+def _hands_off(obj: RawObject, pointers: tuple[str, ...]) -> RawObject:
+    """A copy of ``obj`` with ``null`` at each pointer: the sink neither sets nor removes it.
+
+    ``null`` in a desired object means "not ours" to the three-way diff, so a field that was
+    owned before (say ``/spec/replicas`` before an HPA took over) is disowned and left alone.
+    Only the touched path is copied.
+    """
     for pointer in pointers:
         parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-        obj = _drop(obj, parts)
+        if parts:
+            obj = _set_null(obj, parts)
     return obj
 
 
-def _drop(node: Any, parts: list[str]) -> Any:
-    if not parts or not isinstance(node, dict) or parts[0] not in node:
+def _set_null(node: Any, parts: list[str]) -> Any:
+    if not isinstance(node, dict):
         return node
+    head = parts[0]
     if len(parts) == 1:
-        return {k: v for k, v in node.items() if k != parts[0]}
-    return {**node, parts[0]: _drop(node[parts[0]], parts[1:])}
+        return {**node, head: None}
+    return {**node, head: _set_null(node.get(head, {}), parts[1:])}
 
 
 @attrs.define(eq=False)
@@ -127,7 +134,7 @@ class DownsyncReconciler:
         if desired is not None and info is not None:
             ignored = self.hooks.ignored_fields(info, Direction.DOWN)
             if ignored:
-                desired = _without_pointers(desired, ignored)
+                desired = _hands_off(desired, ignored)
         if desired is None:
             self._maybe_delete(key, target, upstream_obj, live)
             return

@@ -69,47 +69,67 @@ _IDENTITY_FIELDS: Final = frozenset({"apiVersion", "kind"})
 def field_set(desired: Mapping[str, Any]) -> FieldSet:
     """The field set of a desired object: what syncpipe owns once it has applied ``desired``.
 
-    ``null`` members are left out: the diff treats them as "no opinion", so syncpipe does not
-    own them. See the module docstring for what else is excluded and why.
+    ``null`` members are left out: to the diff they mean "hands off" (neither set nor
+    removed), so a field that turns ``null`` is disowned without being removed. See the module
+    docstring for what else is excluded and why.
     """
     fields: FieldSet = {}
     for key, value in desired.items():
-        if value is None or key in _IDENTITY_FIELDS:
+        if key in _IDENTITY_FIELDS:
             continue
-        if key == "metadata" and type(value) is dict:
-            fields[key] = _metadata_fields(value)
-        else:
-            fields[key] = _node(value)
+        kind = type(value)
+        if kind is dict:
+            fields[key] = _metadata_fields(value) if key == "metadata" else _dict_fields(value)
+        elif kind is list:
+            fields[key] = _list_fields(value)
+        elif value is not None:
+            fields[key] = LEAF
     return fields
 
 
 def _metadata_fields(metadata: dict[str, Any]) -> dict[str, FieldNode]:
     """``metadata``'s field set, without our own annotation (nor an annotations map left empty)."""
-    fields: dict[str, FieldNode] = {}
-    for key, value in metadata.items():
-        if value is None:
-            continue
-        if key == "annotations" and type(value) is dict:
-            annotations: dict[str, FieldNode] = {
-                k: LEAF for k, v in value.items() if v is not None and k != ANNOTATION
-            }
-            if annotations:
-                fields[key] = annotations
+    fields = _dict_fields(metadata)
+    annotations = fields.get("annotations")
+    if type(annotations) is dict and ANNOTATION in annotations:
+        rest = {k: v for k, v in annotations.items() if k != ANNOTATION}
+        if rest:
+            fields["annotations"] = rest
         else:
-            fields[key] = _node(value)
+            del fields["annotations"]
+    elif annotations == {}:
+        del fields["annotations"]
     return fields
 
 
-def _node(value: Any) -> FieldNode:
-    """The field set of one value (see the encoding rules in the module docstring)."""
-    kind = type(value)
-    if kind is dict:
-        return {k: _node(v) for k, v in value.items() if v is not None}
-    if kind is list:
-        for element in value:
-            element_kind = type(element)
-            if element_kind is dict or element_kind is list:
-                return [_node(e) for e in value]
+# The two walkers below run on every event (the planner compares the desired field set with
+# the recorded one), hence explicit loops with exact-type dispatch: measured faster than
+# comprehensions or a single generic function.
+
+
+def _dict_fields(value: dict[str, Any]) -> dict[str, FieldNode]:
+    """The field set of a dict: its non-null members' field sets."""
+    fields: dict[str, FieldNode] = {}
+    for key, member in value.items():
+        kind = type(member)
+        if kind is dict:
+            fields[key] = _dict_fields(member)
+        elif kind is list:
+            fields[key] = _list_fields(member)
+        elif member is not None:
+            fields[key] = LEAF
+    return fields
+
+
+def _list_fields(value: list[Any]) -> FieldNode:
+    """The field set of a list: by index if it holds containers, else :data:`LEAF`."""
+    for element in value:
+        kind = type(element)
+        if kind is dict or kind is list:
+            return [
+                _dict_fields(e) if type(e) is dict else _list_fields(e) if type(e) is list else LEAF
+                for e in value
+            ]
     return LEAF
 
 

@@ -2,8 +2,8 @@
 
 The planner is the pure heart of the sink: given the desired object (the source object after
 all transforms) and the live object on the target side, it returns an action from
-``syncpipe.model.actions`` or ``None`` when the target already is as desired. The controller
-executes the action through ``sink.apply``; ``syncpipe plan`` and replay print it instead.
+``syncpipe.model.actions`` or ``None`` when the target already is as desired. The caller
+carries the action out (or, in ``syncpipe plan`` and replay, prints it).
 
 Every create and patch also writes the applied-fields record (``sink.lastapplied``), which is
 what lets the next plan remove fields that were dropped from the desired object. The record is
@@ -12,7 +12,7 @@ patch of an object without a record and whenever the desired field set changes.
 
 Not here, on purpose: whether an object may be overwritten or deleted (ownership, the
 downsync-overwrite opt-out and the deletion circuit breaker are checked by the caller), retries
-and conflicts (``sink.apply``), and I/O of any kind.
+and conflicts (the caller's error handling), and I/O of any kind.
 """
 
 from __future__ import annotations
@@ -52,36 +52,31 @@ def plan(
     again on every sync. Status is written by :func:`plan_status`.
 
     Steady state (the common case) costs one field-set encoding, one string comparison and
-    one :func:`~syncpipe.sink.diff.satisfies` walk; the recorded field set is only decoded
-    when it differs from the desired one.
+    one walk of ``desired`` against ``live`` that skips equal subtrees at C speed; the
+    recorded field set is only decoded when it differs from the desired one.
     """
     if desired is None:
         if live is None:
             return None
         return actions.Delete(side=side, key=key, uid=objects.uid_of(live))
-    fields = lastapplied.field_set(desired)
-    record = lastapplied.encode(fields)
+    record = lastapplied.record_of(desired)
     target = objects.with_annotations(desired, {lastapplied.ANNOTATION: record})
     if live is None:
         return actions.Create(side=side, key=key, body=target)
     target = _without_identity(target)
     recorded = lastapplied.recorded_text_of(live)
-    if recorded == record:
-        # The record equals the new field set, so nothing we own was dropped: only the
-        # subset check is left. ``target`` carries the same record, so it is checked too.
-        if diff.satisfies(target, live):
-            return None
-        owned: lastapplied.FieldSet | None = fields
-    else:
-        owned = lastapplied.decode(recorded)
+    # A record equal to the new one means nothing we own was dropped: no removals to look
+    # for (owned=None), so the diff is a pure subset check that skips equal subtrees.
+    owned = None if recorded == record else lastapplied.decode(recorded)
     ops = diff.three_way(target, live, owned)
     return _patch(side=side, key=key, ops=ops) if ops else None
 
 
 def with_record(desired: RawObject) -> RawObject:
     """``desired`` carrying its applied-fields record: the body of a create."""
-    record = lastapplied.encode(lastapplied.field_set(desired))
-    return objects.with_annotations(desired, {lastapplied.ANNOTATION: record})
+    return objects.with_annotations(
+        desired, {lastapplied.ANNOTATION: lastapplied.record_of(desired)}
+    )
 
 
 def plan_status(

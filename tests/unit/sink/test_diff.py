@@ -109,23 +109,32 @@ def three_way_cases(draw: st.DrawFn) -> tuple[Any, Any, Any]:
     return desired, live, None
 
 
+_ABSENT: Any = object()
+
+
 def _assert_foreign_fields_kept(desired: Any, owned: Any, live: Any, result: Any) -> None:
-    """Members of ``live`` that neither ``desired`` nor ``owned`` mention are unchanged."""
+    """Members of ``live`` that ``desired`` has no opinion on and ``owned`` does not list are
+    unchanged; so are members ``desired`` sets to ``null`` (hands off).
+
+    A ``null`` in ``live`` counts as absent, as it does for the diff.
+    """
     for key, have in live.items():
-        want = desired.get(key) if type(desired) is dict else None
+        if have is None:
+            continue
+        want = desired.get(key, _ABSENT) if type(desired) is dict else _ABSENT
         mine = owned.get(key) if type(owned) is dict else None
-        if want is None and mine is None:
+        if want is None or (want is _ABSENT and mine is None):
             assert key in result, f"foreign field {key!r} removed"
             assert samples.canonical(result[key]) == samples.canonical(have)
         elif (
             type(have) is dict
-            and type(want) in (dict, type(None))
+            and (want is _ABSENT or type(want) is dict)
             and type(mine) in (dict, type(None))
         ):
             # Removed whole (``{}`` here) only if nothing foreign was inside.
             inside = result.get(key, {})
             assert type(inside) is dict
-            _assert_foreign_fields_kept(want, mine, have, inside)
+            _assert_foreign_fields_kept({} if want is _ABSENT else want, mine, have, inside)
 
 
 def _assert_dropped_fields_gone(desired: Any, owned: Any, result: Any) -> None:
@@ -137,8 +146,8 @@ def _assert_dropped_fields_gone(desired: Any, owned: Any, result: Any) -> None:
     for key, mine in owned.items():
         if result.get(key) is None:
             continue
-        want = desired.get(key) if type(desired) is dict else None
-        if want is None:
+        want = desired.get(key, _ABSENT) if type(desired) is dict else _ABSENT
+        if want is _ABSENT:
             assert type(mine) is dict, f"dropped field {key!r} still there"
             assert type(result[key]) is dict
             _assert_dropped_fields_gone({}, mine, result[key])
@@ -150,6 +159,7 @@ def _assert_dropped_fields_gone(desired: Any, owned: Any, result: Any) -> None:
 @example(({"a": True}, {"a": 1}, None))
 @example(({}, {"a": {"b": 1, "x": 2}}, {"a": {"b": 0}}))
 @example(({"a": None}, {"a": {"b": 1}}, {"a": {"b": 0}}))
+@example(({"a": {"c": 1}}, {"a": {"b": 1, "c": 1}}, {"a": {"b": 0}}))
 @example(({"a": [{"b": 1}]}, {"a": [{"b": 1, "c": 2}]}, {"a": [{"b": 0, "c": 0}]}))
 def test_three_way_makes_live_satisfy_desired_and_touches_nothing_else(
     case: tuple[Any, Any, Any],
@@ -269,9 +279,17 @@ def test_null_in_desired_means_no_opinion(desired, live) -> None:
     assert diff.three_way(desired, live, lastapplied.field_set(desired)) == []
 
 
-def test_a_field_we_owned_and_now_leave_to_others_is_removed(desired, live) -> None:
+def test_a_field_we_owned_and_now_hand_over_with_null_is_left_in_place(desired, live) -> None:
     owned = lastapplied.field_set(desired)
-    desired["spec"]["replicas"] = None
+    desired["spec"]["replicas"] = None  # an HPA takes over
+    live["spec"]["replicas"] = 5
+    assert diff.three_way(desired, live, owned) == []
+    assert "replicas" not in lastapplied.field_set(desired)["spec"]
+
+
+def test_a_field_we_owned_and_dropped_is_removed(desired, live) -> None:
+    owned = lastapplied.field_set(desired)
+    del desired["spec"]["replicas"]
     assert diff.three_way(desired, live, owned) == [{"op": "remove", "path": "/spec/replicas"}]
 
 

@@ -131,6 +131,28 @@ def test_server_side_changes_to_unowned_fields_are_left_alone(desired, live) -> 
     assert plan(manifest, live) is None
 
 
+def test_handing_a_field_over_with_null_only_updates_the_record(desired, live) -> None:
+    desired["spec"]["replicas"] = None  # an HPA owns it from now on
+    live["spec"]["replicas"] = 7
+    action = plan(desired, live)
+    assert isinstance(action, actions.Patch)
+    assert action.ops == (
+        {"op": "replace", "path": RECORD_PATH, "value": lastapplied.record_of(desired)},
+    )
+    assert plan(desired, samples.apply(live, action.ops)) is None
+
+
+def test_with_record_is_the_body_plan_creates(desired) -> None:
+    action = plan(desired, None)
+    assert isinstance(action, actions.Create)
+    assert action.body == planner.with_record(desired)
+
+
+def test_a_record_carried_by_the_desired_object_is_overridden(desired, live) -> None:
+    desired = objects.with_annotations(desired, {lastapplied.ANNOTATION: '{"x":0}'})
+    assert plan(desired, live) is None
+
+
 def test_drift_on_a_field_we_own_is_reverted(desired, live) -> None:
     live["spec"]["replicas"] = 10
     action = plan(desired, live)
