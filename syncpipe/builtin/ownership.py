@@ -23,6 +23,8 @@ OWNER_LABEL = "syncpipe.io/owner"
 DOWNSYNCED_ANNOTATION = "edge.kubestellar.io/downsynced"
 UPSYNCED_ANNOTATION = "edge.kubestellar.io/upsynced"
 OVERWRITE_ANNOTATION = "edge.kubestellar.io/downsync-overwrite"
+# Where a copy came from: ``<resource>.<group>/<namespace>/<name>`` of its source object.
+SOURCE_ANNOTATION = "syncpipe.io/source"
 
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
@@ -65,6 +67,11 @@ def _mark(obj: RawObject, ctx: SyncContext, annotation: str) -> RawObject:
     labels = {**(m.get("labels") or {}), OWNER_LABEL: owner_label_value(ctx.syncer_name)}
     annotations = {**(m.get("annotations") or {}), annotation: owned_value(obj)}
     return with_metadata(obj, labels=labels, annotations=annotations)
+
+
+def with_source_locator(obj: RawObject, locator: str) -> RawObject:
+    annotations = {**(meta(obj).get("annotations") or {}), SOURCE_ANNOTATION: locator}
+    return with_metadata(obj, annotations=annotations)
 
 
 def mark_downsynced(obj: RawObject, ctx: SyncContext) -> RawObject:

@@ -29,13 +29,13 @@ from syncpipe.config.selection import Selection
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
 from syncpipe.hooks.context import SyncContext
-from syncpipe.model.events import Event, EventType, Side
+from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import name_of
 from syncpipe.model.resources import GroupVersionResource, ResourceInfo
 from syncpipe.runtime import ratelimit
 from syncpipe.runtime.controller import Controller
-from syncpipe.runtime.downsync import DownsyncReconciler, ResourceState, StatusReconciler
+from syncpipe.runtime.flow import Flow, SourceState, StatusReturn
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.workqueue import WorkQueue
 from syncpipe.source.informer import Informer
@@ -87,18 +87,19 @@ class Syncer:
         self.hooks.ctx = attrs.evolve(ctx, namespace_mapper=self.namespace_mapper)
         self.hooks.transforms()  # fail fast on duplicate transform names
 
-        self._resources: dict[GroupVersionResource, ResourceState] = {}
         self._config_informers: dict[GroupVersionResource, Informer] = {}
+        self._targets: dict[tuple[Direction, GroupVersionResource], Informer] = {}
+        self._targets_lock = threading.Lock()
         self._config_problems: dict[str, list[str]] = {}
+        self._selection_problems: list[str] = []
         self._rejected: dict[str, str] = {}
+        self._missing_apis: set[str] = set()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._rediscover = True
-        self._up_discovery: discovery.DiscoveryResult | None = None
-        self._down_discovery: discovery.DiscoveryResult | None = None
+        self._discovery: dict[Side, discovery.DiscoveryResult] = {}
         self._last_discovery = 0.0
         self._last_heartbeat = 0.0
-        self._selection_loaded = False
         self._janitor_done = False
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
@@ -110,48 +111,63 @@ class Syncer:
             window=settings.resync_period,
             confirmed=settings.confirm_held_deletions,
         )
-        self.downsync = DownsyncReconciler(
-            hooks=self.hooks,
-            resources=lambda: self._resources,
-            downstream_writer=self.downstream_writer,
-            guard=self.guard,
-            downstream_namespace_for=self.namespace_mapper.downstream_namespace_for,
-            on_missing_api=self.request_rediscovery,
+        writers = {Direction.DOWN: self.downstream_writer, Direction.UP: self.upstream_writer}
+        self.flows = {
+            direction: Flow(
+                direction=direction,
+                hooks=self.hooks,
+                target_writer=writers[direction],
+                resolver=self,
+                guard=self.guard,
+                on_missing_api=self.request_rediscovery,
+            )
+            for direction in (Direction.DOWN, Direction.UP)
+        }
+        self.status_return = StatusReturn(
+            flow=self.flows[Direction.DOWN], upstream_writer=self.upstream_writer
         )
-        self.status = StatusReconciler(
-            hooks=self.hooks,
-            resources=lambda: self._resources,
-            upstream_writer=self.upstream_writer,
-            target_key=self.downsync.target_key,
-        )
-        self.down_queue: WorkQueue[ObjectKey] = WorkQueue(
-            name="downsync", rate_limiter=ratelimit.default_controller_rate_limiter()
-        )
-        self.status_queue: WorkQueue[ObjectKey] = WorkQueue(
-            name="status", rate_limiter=ratelimit.default_controller_rate_limiter()
-        )
-        self.down_controller = Controller(
-            name="downsync",
-            queue=self.down_queue,
-            reconcile=self.downsync.reconcile,
-            workers=settings.write_concurrency,
-            on_rejected=self._report_rejected,
-        )
-        self.status_controller = Controller(
-            name="status",
-            queue=self.status_queue,
-            reconcile=self.status.reconcile,
-            workers=max(1, settings.write_concurrency // 2),
-            on_rejected=self._report_rejected,
-        )
+        self.queues: dict[str, WorkQueue[ObjectKey]] = {
+            name: WorkQueue(name=name, rate_limiter=ratelimit.default_controller_rate_limiter())
+            for name in ("downsync", "upsync", "status")
+        }
+        self.controllers = {
+            "downsync": Controller(
+                name="downsync",
+                queue=self.queues["downsync"],
+                reconcile=self.flows[Direction.DOWN].reconcile,
+                workers=settings.write_concurrency,
+                on_rejected=self._report_rejected,
+            ),
+            "upsync": Controller(
+                name="upsync",
+                queue=self.queues["upsync"],
+                reconcile=self.flows[Direction.UP].reconcile,
+                workers=max(1, settings.write_concurrency // 2),
+                on_rejected=self._report_rejected,
+            ),
+            "status": Controller(
+                name="status",
+                queue=self.queues["status"],
+                reconcile=self.status_return.reconcile,
+                workers=max(1, settings.write_concurrency // 2),
+                on_rejected=self._report_rejected,
+            ),
+        }
+
+    @property
+    def down_queue(self) -> WorkQueue[ObjectKey]:
+        return self.queues["downsync"]
+
+    def _queue_for(self, direction: Direction) -> WorkQueue[ObjectKey]:
+        return self.queues["downsync" if direction is Direction.DOWN else "upsync"]
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
         self.hooks.startup(self)
-        self.down_controller.start()
-        if self.settings.status_return:
-            self.status_controller.start()
+        for name, controller in self.controllers.items():
+            if name != "status" or self.settings.status_return:
+                controller.start()
         self._thread = threading.Thread(target=self._control_loop, name="control", daemon=True)
         self._thread.start()
 
@@ -163,8 +179,8 @@ class Syncer:
             self._thread.join(timeout=10.0)
         for informer in self._all_informers():
             informer.stop(timeout=2.0)
-        self.down_controller.stop(timeout=timeout)
-        self.status_controller.stop(timeout=timeout)
+        for controller in self.controllers.values():
+            controller.stop(timeout=timeout)
         self.hooks.shutdown(self)
 
     def request_rediscovery(self) -> None:
@@ -172,25 +188,53 @@ class Syncer:
         self._wake.set()
 
     def owned_count(self) -> int:
-        return sum(
-            len(state.downstream.store) for state in self._resources.values() if state.downstream
-        )
+        with self._targets_lock:
+            return sum(len(i.store) for i in self._targets.values())
 
     def statistics(self) -> dict[str, Any]:
         return {
-            "resources": len(self._resources),
+            "sources": {d.value: len(f.sources) for d, f in self.flows.items()},
             "owned": self.owned_count(),
-            "downsync_queue": self.down_queue.statistics(),
-            "status_queue": self.status_queue.statistics(),
-            "writes_downstream": dict(self.downstream.requests_by_verb),
-            "writes_upstream": dict(self.upstream.requests_by_verb),
+            "queues": {name: q.statistics() for name, q in self.queues.items()},
+            "requests_downstream": dict(self.downstream.requests_by_verb),
+            "requests_upstream": dict(self.upstream.requests_by_verb),
         }
 
     def _all_informers(self) -> list[Informer]:
         found = list(self._config_informers.values())
-        for state in self._resources.values():
-            found.extend(i for i in (state.upstream, state.downstream) if i is not None)
+        for flow in self.flows.values():
+            found.extend(s.informer for s in flow.sources.values() if s.informer is not None)
+        with self._targets_lock:
+            found.extend(self._targets.values())
         return found
+
+    # -- TargetResolver ------------------------------------------------------------------------
+
+    def target_info(self, direction: Direction, api_version: str, kind: str) -> ResourceInfo | None:
+        result = self._discovery.get(direction.target)
+        if result is None:
+            return None
+        group, _, version = api_version.rpartition("/")
+        found = result.find_kind(group, kind, version) or result.find_kind(group, kind)
+        if found is None:
+            self._missing_apis.add(
+                f"{kind}.{group or 'core'}/{version} on {direction.target.value}"
+            )
+        return found
+
+    def target_info_by_gvr(
+        self, direction: Direction, gvr: GroupVersionResource
+    ) -> ResourceInfo | None:
+        result = self._discovery.get(direction.target)
+        return None if result is None else result.by_gvr().get(gvr)
+
+    def target_informer(self, direction: Direction, info: ResourceInfo) -> Informer:
+        with self._targets_lock:
+            informer = self._targets.get((direction, info.gvr))
+            if informer is None:
+                informer = self._start_target_informer(direction, info)
+                self._targets[(direction, info.gvr)] = informer
+            return informer
 
     # -- the control loop ----------------------------------------------------------------------
 
@@ -214,10 +258,13 @@ class Syncer:
     def _control_step(self) -> None:
         now = time.monotonic()
         if self._rediscover or now - self._last_discovery > self.settings.discovery_interval:
-            self._up_discovery = discovery.discover(self.upstream)
-            self._down_discovery = discovery.discover(self.downstream)
-            self._last_discovery = now
             self._rediscover = False
+            self._discovery = {
+                Side.UPSTREAM: discovery.discover(self.upstream),
+                Side.DOWNSTREAM: discovery.discover(self.downstream),
+            }
+            self._last_discovery = now
+            self._missing_apis.clear()
             self._ensure_config_informers()
         if not self._configs_synced():
             return
@@ -226,15 +273,13 @@ class Syncer:
         if not self._janitor_done:
             self._janitor()
             self._janitor_done = True
-        self._retire_finished_cleanups()
         self._update_readiness()
         if now - self._last_heartbeat > self.settings.heartbeat_interval:
             self._heartbeat()
             self._last_heartbeat = now
 
     def _ensure_config_informers(self) -> None:
-        assert self._up_discovery is not None  # noqa: S101 - set by the caller
-        served = self._up_discovery.by_gvr()
+        served = self._discovery[Side.UPSTREAM].by_gvr()
         for gvr in (SYNCER_CONFIGS, EDGE_SYNC_CONFIGS):
             if gvr in served and gvr not in self._config_informers:
                 informer = Informer(
@@ -246,7 +291,7 @@ class Syncer:
                 informer.add_handler(lambda _event: self._wake.set())
                 informer.start()
                 self._config_informers[gvr] = informer
-        if SYNCER_CONFIGS not in served and not self._selection_loaded:
+        if SYNCER_CONFIGS not in served and not self._config_informers:
             log.warning(
                 "the SyncerConfig API (%s) is not served upstream yet; install it with "
                 "`syncpipe crds | kubectl apply -f -` (waiting)",
@@ -264,166 +309,165 @@ class Syncer:
         for informer in self._config_informers.values():
             for obj in informer.store.list():
                 name = name_of(obj)
+                source = f"{obj.get('kind')}/{name}"
                 try:
-                    parsed.append(
-                        syncerconfig.parse_config(obj, source=f"{obj.get('kind')}/{name}")
-                    )
+                    parsed.append(syncerconfig.parse_config(obj, source=source))
                 except errors.ConfigError as exc:
                     problems[name] = [f"{m} @ {p}" for p, m in exc.problems]
-                    log.error("ignoring malformed %s %s: %s", obj.get("kind"), name, exc)
+                    if self._config_problems.get(name) != problems[name]:
+                        log.error("ignoring malformed %s: %s", source, exc)
         self._config_problems = problems
         return Selection.from_configs(parsed)
 
     def _apply_selection(self, selection: Selection) -> None:
-        assert self._up_discovery is not None  # noqa: S101
-        assert self._down_discovery is not None  # noqa: S101
         changed = selection != self.hooks.ctx.selection
         if changed:
             self.hooks.ctx = attrs.evolve(self.hooks.ctx, selection=selection)
             log.info("selection changed: %d rules", len(selection.rules))
-        self._selection_loaded = True
+        up, down = self._discovery[Side.UPSTREAM], self._discovery[Side.DOWNSTREAM]
         wanted = {
-            info.gvr: info
-            for info in selection.resolve_downsync(
-                self._up_discovery.resources,
-                preferred_versions=self._up_discovery.preferred_versions,
-            )
+            Direction.DOWN: selection.resolve_downsync(
+                up.resources, preferred_versions=up.preferred_versions
+            ),
+            Direction.UP: selection.resolve_upsync(
+                down.resources, preferred_versions=down.preferred_versions
+            ),
         }
-        down_served = {(i.gvr.group, i.gvr.resource): i for i in self._down_discovery.resources}
+        problems = [str(p) for p in selection.downsync_scope_problems(up.resources)]
+        problems += [str(p) for p in selection.overlaps(up.resources)]
+        if problems != self._selection_problems:
+            for problem in problems:
+                log.warning("selection problem: %s", problem)
+        self._selection_problems = problems
+        for direction, infos in wanted.items():
+            self._reconcile_sources(direction, {info.gvr: info for info in infos}, changed)
+
+    def _reconcile_sources(
+        self,
+        direction: Direction,
+        wanted: dict[GroupVersionResource, ResourceInfo],
+        selection_changed: bool,
+    ) -> None:
+        flow = self.flows[direction]
+        removed = False
         for gvr, info in wanted.items():
-            state = self._resources.get(gvr)
-            if state is None:
-                state = ResourceState(upstream_info=info)
-                self._resources[gvr] = state
-            if state.upstream is None:
-                state.upstream_info = info
-                state.upstream = self._start_upstream_informer(info)
-            down_info = down_served.get((gvr.group, gvr.resource))
-            if state.downstream is None and down_info is not None:
-                state.downstream_info = down_info
-                state.downstream = self._start_downstream_informer(gvr, down_info)
-        for gvr, state in list(self._resources.items()):
-            if gvr not in wanted and state.upstream is not None:
-                log.info("no longer selected upstream: %s; cleaning up owned copies", gvr)
-                state.upstream.stop(timeout=2.0)
-                state.upstream = None
-                if state.downstream is not None:
-                    for key in list(state.downstream.store):
-                        self.down_queue.add(self._upstream_key(gvr, key))
-        if changed:
-            for gvr, state in self._resources.items():
-                for informer in (state.upstream, state.downstream):
-                    if informer is None:
-                        continue
-                    for key in list(informer.store):
-                        if informer is state.upstream:
-                            self.down_queue.add(key)
-                        else:
-                            self.down_queue.add(self._upstream_key(gvr, key))
+            if gvr not in flow.sources:
+                state = SourceState(info=info)
+                state.informer = self._start_source_informer(direction, info)
+                flow.sources[gvr] = state
+        for gvr in [g for g in flow.sources if g not in wanted]:
+            log.info("%s: %s no longer selected; cleaning up owned copies", direction.value, gvr)
+            state = flow.sources.pop(gvr)
+            if state.informer is not None:
+                state.informer.stop(timeout=2.0)
+            removed = True
+        if selection_changed or removed:
+            queue = self._queue_for(direction)
+            for state in list(flow.sources.values()):
+                if state.informer is not None:
+                    for key in list(state.informer.store):
+                        queue.add(key)
+            with self._targets_lock:
+                targets = [i for (d, _), i in self._targets.items() if d is direction]
+            for informer in targets:
+                informer.resync()  # every owned copy is re-examined (deselected ones deleted)
 
-    def _upstream_key(self, upstream_gvr: GroupVersionResource, down_key: ObjectKey) -> ObjectKey:
-        namespace = ""
-        if down_key.namespace:
-            namespace = (
-                self.namespace_mapper.upstream_namespace_for(down_key.namespace)
-                or down_key.namespace
-            )
-        return ObjectKey(upstream_gvr, namespace, down_key.name)
-
-    def _start_upstream_informer(self, info: ResourceInfo) -> Informer:
+    def _start_source_informer(self, direction: Direction, info: ResourceInfo) -> Informer:
+        side = direction.source
+        rest = self.upstream if side is Side.UPSTREAM else self.downstream
         informer = Informer(
             gvr=info.gvr,
-            side=Side.UPSTREAM,
-            lister_watcher=CollectionListerWatcher(self.upstream, info.gvr),
+            side=side,
+            lister_watcher=CollectionListerWatcher(rest, info.gvr),
             resync_period=self.settings.resync_period,
         )
+        flow = self.flows[direction]
+        queue = self._queue_for(direction)
+        is_crd = info.gvr.resource == "customresourcedefinitions"
 
-        def on_upstream(event: Event) -> None:
+        def on_source(event: Event) -> None:
             if event.type is EventType.BOOKMARK:
                 return
-            self.downsync.note_inferred_delete(
-                event.key, event.type is EventType.DELETED and event.final_state_unknown
+            flow.note_source_event(
+                event.key,
+                inferred_delete=event.type is EventType.DELETED and event.final_state_unknown,
             )
-            self.down_queue.add(event.key)
-            if info.gvr.resource == "customresourcedefinitions" and event.type in (
-                EventType.ADDED,
-                EventType.DELETED,
-            ):
+            queue.add(event.key)
+            if is_crd and event.type in (EventType.ADDED, EventType.DELETED):
                 self.request_rediscovery()
 
-        informer.add_handler(on_upstream)
+        informer.add_handler(on_source)
         informer.start()
         return informer
 
-    def _start_downstream_informer(
-        self, upstream_gvr: GroupVersionResource, info: ResourceInfo
-    ) -> Informer:
-        selector = (
-            f"{ownership.OWNER_LABEL}={ownership.owner_label_value(self.settings.syncer_name)}"
-        )
+    def _owner_selector(self) -> str:
+        return f"{ownership.OWNER_LABEL}={ownership.owner_label_value(self.settings.syncer_name)}"
+
+    def _start_target_informer(self, direction: Direction, info: ResourceInfo) -> Informer:
+        side = direction.target
+        rest = self.downstream if side is Side.DOWNSTREAM else self.upstream
         informer = Informer(
             gvr=info.gvr,
-            side=Side.DOWNSTREAM,
+            side=side,
             lister_watcher=CollectionListerWatcher(
-                self.downstream, info.gvr, label_selector=selector
+                rest, info.gvr, label_selector=self._owner_selector()
             ),
             resync_period=self.settings.resync_period,
         )
+        flow = self.flows[direction]
+        queue = self._queue_for(direction)
         settle = self.settings.status_settle_seconds
+        status_on = self.settings.status_return and direction is Direction.DOWN
 
-        def on_downstream(event: Event) -> None:
-            if event.type is EventType.BOOKMARK:
+        def on_target(event: Event) -> None:
+            if event.type is EventType.BOOKMARK or event.obj is None:
                 return
-            key = self._upstream_key(upstream_gvr, event.key)
-            self.down_queue.add(key)
-            if self.settings.status_return and event.type is not EventType.DELETED:
-                self.status_queue.add_after(key, settle)
+            key = flow.source_key_of_copy(event.obj, event.key)
+            if key is None:
+                return
+            queue.add(key)
+            if status_on and event.type is not EventType.DELETED:
+                self.queues["status"].add_after(key, settle)
 
-        informer.add_handler(on_downstream)
+        informer.add_handler(on_target)
         informer.start()
         return informer
 
     def _janitor(self) -> None:
-        """Find owned copies of resources no longer selected (deselected while we were down)."""
-        assert self._down_discovery is not None  # noqa: S101
-        selector = (
-            f"{ownership.OWNER_LABEL}={ownership.owner_label_value(self.settings.syncer_name)}"
-        )
-        known = {(g.group, g.resource) for g in self._resources}
-        for info in self._down_discovery.resources:
-            if (info.gvr.group, info.gvr.resource) in known or not info.listable:
-                continue
-            if not info.watchable:
-                continue
-            try:
-                items, _ = self.downstream.list(info.gvr, label_selector=selector)
-            except errors.ApiError:
-                continue
-            if not items:
-                continue
-            log.info("found %d owned %s no longer selected: cleaning up", len(items), info.gvr)
-            state = ResourceState(upstream_info=None, downstream_info=info)
-            state.downstream = self._start_downstream_informer(info.gvr, info)
-            self._resources[info.gvr] = state
-            for item in items:
-                self.down_queue.add(ObjectKey.from_object(info.gvr, item))
+        """Watch owned copies of resources no longer selected (deselected while we were down).
 
-    def _retire_finished_cleanups(self) -> None:
-        for gvr, state in list(self._resources.items()):
-            if state.upstream is None and state.downstream is not None:
-                if state.downstream.has_synced() and len(state.downstream.store) == 0:
-                    state.downstream.stop(timeout=2.0)
-                    del self._resources[gvr]
-            elif state.upstream is None and state.downstream is None:
-                del self._resources[gvr]
+        Their informers' first list queues every copy; the reconcile finds no selected source
+        and deletes them.
+        """
+        selector = self._owner_selector()
+        for direction in (Direction.DOWN, Direction.UP):
+            side = direction.target
+            rest = self.downstream if side is Side.DOWNSTREAM else self.upstream
+            with self._targets_lock:
+                watched = {gvr for (d, gvr) in self._targets if d is direction}
+            for info in self._discovery[side].resources:
+                if info.gvr in watched or not (info.listable and info.watchable):
+                    continue
+                if info.gvr == SYNCER_CONFIGS or info.gvr == EDGE_SYNC_CONFIGS:
+                    continue
+                try:
+                    items, _ = rest.list(info.gvr, label_selector=selector)
+                except errors.ApiError:
+                    continue
+                if items:
+                    log.info("found %d owned %s on %s", len(items), info.gvr, side.value)
+                    self.target_informer(direction, info)
 
     def _update_readiness(self) -> None:
         if self.ready.is_set():
             return
-        informers = [s.upstream for s in self._resources.values() if s.upstream is not None]
-        informers += [s.downstream for s in self._resources.values() if s.downstream is not None]
-        stats = self.down_queue.statistics()
-        if all(i.has_synced() for i in informers) and stats.depth == 0 and stats.processing == 0:
+        informers = self._all_informers()
+        busy = any(
+            q.statistics().depth or q.statistics().processing
+            for name, q in self.queues.items()
+            if name != "status"
+        )
+        if all(i.has_synced() for i in informers) and not busy:
             log.info(
                 "initial sync done: %d informers, %d owned", len(informers), self.owned_count()
             )
@@ -435,6 +479,36 @@ class Syncer:
         self._rejected[str(key)] = str(exc)
         self.hooks.object_rejected(key=key, error=exc)
 
+    def _conditions_for(self, name: str) -> list[dict[str, str]]:
+        problems = self._config_problems.get(name)
+        rejected = sorted(self._rejected.items())[:5]
+        if problems:
+            ready = ("False", "InvalidConfig", "; ".join(problems))
+        elif rejected:
+            ready = ("False", "ObjectsRejected", "; ".join(f"{k}: {v}" for k, v in rejected))
+        elif self._selection_problems:
+            ready = ("False", "SelectionProblems", "; ".join(self._selection_problems))
+        else:
+            ready = ("True", "Syncing", "")
+        conditions = [dict(zip(("status", "reason", "message"), ready, strict=True), type="Ready")]
+        if self._missing_apis:
+            missing = "; ".join(sorted(self._missing_apis))
+            conditions.append(
+                {
+                    "type": "APIsAvailable",
+                    "status": "False",
+                    "reason": "NotServed",
+                    "message": f"waiting for: {missing}",
+                }
+            )
+        else:
+            conditions.append(
+                {"type": "APIsAvailable", "status": "True", "reason": "Served", "message": ""}
+            )
+        for c in conditions:
+            c["message"] = c["message"][:1000]
+        return conditions
+
     def _heartbeat(self) -> None:
         informer = self._config_informers.get(SYNCER_CONFIGS)
         if informer is None:
@@ -442,31 +516,14 @@ class Syncer:
         stamp = _now_rfc3339()
         for obj in informer.store.list():
             name = name_of(obj)
-            problems = self._config_problems.get(name)
-            rejected = sorted(self._rejected.items())[:5]
-            if problems:
-                condition = {
-                    "type": "Ready",
-                    "status": "False",
-                    "reason": "InvalidConfig",
-                    "message": "; ".join(problems)[:1000],
-                }
-            elif rejected:
-                condition = {
-                    "type": "Ready",
-                    "status": "False",
-                    "reason": "ObjectsRejected",
-                    "message": "; ".join(f"{k}: {v}" for k, v in rejected)[:1000],
-                }
-            else:
-                condition = {"type": "Ready", "status": "True", "reason": "Syncing", "message": ""}
             old = {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or ()}
-            prev = old.get("Ready") or {}
-            same = all(prev.get(k) == condition[k] for k in ("status", "reason", "message"))
-            condition["lastTransitionTime"] = (
-                prev.get("lastTransitionTime", stamp) if same else stamp
-            )
-            patch = {"status": {"lastSyncerHeartbeatTime": stamp, "conditions": [condition]}}
+            conditions = []
+            for condition in self._conditions_for(name):
+                prev = old.get(condition["type"]) or {}
+                same = all(prev.get(k) == condition[k] for k in ("status", "reason", "message"))
+                since = prev.get("lastTransitionTime", stamp) if same else stamp
+                conditions.append({**condition, "lastTransitionTime": since})
+            patch = {"status": {"lastSyncerHeartbeatTime": stamp, "conditions": conditions}}
             try:
                 self.upstream.merge_patch(SYNCER_CONFIGS, "", name, patch, subresource="status")
             except errors.ApiError as exc:

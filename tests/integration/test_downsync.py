@@ -192,10 +192,8 @@ def test_steady_state_costs_zero_writes_even_for_defaulted_deployments(
         if k in ("create", "patch", "update", "delete")
     }
     # A full resync from the caches re-checks every owned object.
-    for state in list(running._resources.values()):
-        for informer in (state.upstream, state.downstream):
-            if informer is not None:
-                informer.resync()
+    resynced = sum(informer.resync() for informer in running._all_informers())
+    assert resynced > 0
     settle.wait(3.0)
     writes_after = {
         k: v

@@ -3,7 +3,7 @@
 from syncpipe.model.events import Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.resources import GroupVersionResource
-from syncpipe.runtime.downsync import _hands_off
+from syncpipe.runtime.flow import hands_off as _hands_off
 from syncpipe.sink import planner
 
 DEPLOY = GroupVersionResource("apps", "v1", "deployments")

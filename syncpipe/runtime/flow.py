@@ -1,0 +1,438 @@
+"""One direction of object syncing: source objects → hook chain → owned copies on the target.
+
+Downsync (upstream → downstream) and upsync (downstream → upstream) are the same machinery with
+the sides swapped: a ``Flow`` holds the source informers (every object of a selected resource)
+and the target informers (only the copies this syncer owns, by label selector), and its
+``reconcile`` is level-triggered: it reads the current source object and the current owned
+copy from the caches and decides what to write; the events that queued the key are not
+consulted, so ten events for one object cost one reconcile.
+
+Ownership rules (KubeStellar's, with its limitations fixed):
+- only copies carrying this syncer's marks are updated or deleted; a namesake we did not create
+  is reported as an ``OwnershipConflict`` and left alone (never adopted);
+- downsync only: ``edge.kubestellar.io/downsync-overwrite: "false"`` on the upstream object
+  means create once, then never update nor delete (the copy is marked ``"false"`` too, so the
+  choice survives the upstream object's deletion); ``"true"``/absent: upstream is the truth;
+- a copy is deleted when its source object is deleted or stops being selected; a downsynced
+  Namespace only when the upstream Namespace itself is gone (deleting a namespace deletes
+  everything in it, including what we do not own);
+- a downsynced copy is never upsynced back (no ping-pong when selections overlap).
+
+Each copy records where it came from in the annotation ``syncpipe.io/source``, so events on the
+target side find their source key without parsing names (namespace mapping and renaturing may
+rename both).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import attrs
+
+from syncpipe import errors
+from syncpipe.builtin import ownership
+from syncpipe.hooks import chain
+from syncpipe.hooks.context import SyncContext
+from syncpipe.hooks.manager import Hooks
+from syncpipe.model.actions import Action, Create, Patch
+from syncpipe.model.events import Direction, Side
+from syncpipe.model.keys import ObjectKey
+from syncpipe.model.objects import RawObject, annotations_of, meta
+from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
+from syncpipe.runtime.safety import DeletionGuard
+from syncpipe.sink import planner
+from syncpipe.source.informer import Informer
+
+log = logging.getLogger(__name__)
+
+RETURN_STATUS_ANNOTATION = "edge.kubestellar.io/return-status"
+# A create that needs an API not yet served on the target side is retried this soon.
+WAIT_FOR_API_SECONDS = 1.0
+# Caches that have not finished their first list yet are waited for this long per retry.
+WAIT_FOR_CACHE_SECONDS = 0.5
+
+
+class Writer(Protocol):
+    """The target side's object writer (``clients.writer.ClusterWriter`` or a memory store)."""
+
+    def apply(self, action: Action) -> RawObject | None: ...
+
+    def get(self, key: ObjectKey) -> RawObject | None: ...
+
+
+class TargetResolver(Protocol):
+    """What the target side serves (discovery), and its owned-copy informers."""
+
+    def target_info(self, direction: Direction, api_version: str, kind: str) -> ResourceInfo | None:
+        """The target resource serving objects of ``apiVersion``/``kind`` (None: not served)."""
+        ...
+
+    def target_info_by_gvr(
+        self, direction: Direction, gvr: GroupVersionResource
+    ) -> ResourceInfo | None:
+        """The target resource ``gvr``, if the target side serves it."""
+        ...
+
+    def target_informer(self, direction: Direction, info: ResourceInfo) -> Informer:
+        """The informer over owned copies of ``info`` on the target side (started if needed)."""
+        ...
+
+
+@attrs.define(eq=False)
+class SourceState:
+    info: ResourceInfo
+    informer: Informer | None = None
+
+
+def source_locator(key: ObjectKey) -> str:
+    """The ``syncpipe.io/source`` value: ``<resource>.<group>/<namespace>/<name>``."""
+    return f"{key.gvr.group_resource}/{key.namespace}/{key.name}"
+
+
+def parse_source_locator(value: str) -> tuple[str, str, str, str] | None:
+    """``(group, resource, namespace, name)`` from a locator, or None when malformed."""
+    parts = value.split("/", 2)
+    if len(parts) != 3 or not parts[0] or not parts[2]:
+        return None
+    group_resource, namespace, name = parts
+    resource, _, group = group_resource.partition(".")
+    return group, resource, namespace, name
+
+
+def hands_off(obj: RawObject, pointers: tuple[str, ...]) -> RawObject:
+    """A copy of ``obj`` with ``null`` at each pointer: the sink neither sets nor removes it.
+
+    ``null`` in a desired object means "not ours" to the three-way diff, so a field that was
+    owned before (say ``/spec/replicas`` before an HPA took over) is disowned and left alone.
+    Only the touched path is copied.
+    """
+    for pointer in pointers:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+        if parts:
+            obj = _set_null(obj, parts)
+    return obj
+
+
+def _set_null(node: Any, parts: list[str]) -> Any:
+    if not isinstance(node, dict):
+        return node
+    head = parts[0]
+    if len(parts) == 1:
+        return {**node, head: None}
+    return {**node, head: _set_null(node.get(head, {}), parts[1:])}
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+@attrs.define(eq=False)
+class Flow:
+    """Everything one direction knows, and its reconcile function."""
+
+    direction: Direction
+    hooks: Hooks
+    target_writer: Writer
+    resolver: TargetResolver
+    guard: DeletionGuard
+    on_missing_api: Callable[[], None] = lambda: None
+    sources: dict[GroupVersionResource, SourceState] = attrs.field(factory=dict)
+    _target_of: dict[ObjectKey, ObjectKey] = attrs.field(factory=dict)
+    _inferred_deletes: set[ObjectKey] = attrs.field(factory=set)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    @property
+    def ctx(self) -> SyncContext:
+        return self.hooks.ctx
+
+    @property
+    def upsync(self) -> bool:
+        return self.direction is Direction.UP
+
+    @property
+    def target_side(self) -> Side:
+        return self.direction.target
+
+    # -- bookkeeping called from event handlers ----------------------------------------------
+
+    def note_source_event(self, key: ObjectKey, *, inferred_delete: bool) -> None:
+        with self._lock:
+            if inferred_delete:
+                self._inferred_deletes.add(key)
+            else:
+                self._inferred_deletes.discard(key)
+
+    def source_key_of_copy(self, copy: RawObject, target: ObjectKey) -> ObjectKey | None:
+        """The source key an owned copy came from (its locator annotation), remembered.
+
+        When the source resource is no longer selected, the key still names it (with the
+        copy's version) so that the reconcile finds no source and cleans the copy up.
+        """
+        locator = annotations_of(copy).get(ownership.SOURCE_ANNOTATION)
+        parsed = parse_source_locator(locator) if locator else None
+        if parsed is None:
+            return None
+        group, resource, namespace, name = parsed
+        gvr = next(
+            (g for g in list(self.sources) if g.group == group and g.resource == resource),
+            GroupVersionResource(group, target.gvr.version, resource),
+        )
+        key = ObjectKey(gvr, namespace, name)
+        with self._lock:
+            self._target_of.setdefault(key, target)
+        return key
+
+    def known_target(self, key: ObjectKey) -> tuple[ObjectKey | None, ResourceInfo | None]:
+        """The copy's key last seen for ``key`` and its target resource."""
+        with self._lock:
+            target = self._target_of.get(key)
+        if target is None:
+            return None, None
+        return target, self.resolver.target_info_by_gvr(self.direction, target.gvr)
+
+    # -- reconcile ---------------------------------------------------------------------------
+
+    def reconcile(self, key: ObjectKey) -> None:
+        source = self.sources.get(key.gvr)
+        source_obj: RawObject | None = None
+        if source is not None and source.informer is not None:
+            if not source.informer.has_synced():
+                raise errors.RetryableError(
+                    "source cache not synced yet", delay=WAIT_FOR_CACHE_SECONDS
+                )
+            source_obj = source.informer.store.get(key)
+        info = source.info if source is not None else None
+        ctx = self.ctx.for_resource(info, self.direction) if info else self.ctx
+        desired: RawObject | None = None
+        skip = self.upsync and source_obj is not None and self._is_our_downsynced_copy(source_obj)
+        if source_obj is not None and not skip:
+            desired = chain.desired_object(source_obj, key=key, hooks=self.hooks, ctx=ctx)
+        if desired is not None:
+            desired = ownership.with_source_locator(desired, source_locator(key))
+            if info is not None:
+                ignored = self.hooks.ignored_fields(info, self.direction)
+                if ignored:
+                    desired = hands_off(desired, ignored)
+        target, target_info = self._target_for(key, desired)
+        if target is None or target_info is None:
+            return  # nothing to reach on the target side, and nothing to clean up
+        informer = self.resolver.target_informer(self.direction, target_info)
+        if not informer.has_synced():
+            raise errors.RetryableError("target cache not synced yet", delay=WAIT_FOR_CACHE_SECONDS)
+        live = informer.store.get(target)
+        if desired is None:
+            self._maybe_delete(key, target, source_obj, live)
+            return
+        if live is None:
+            self._create(target, desired, target_info)
+            return
+        if not self.upsync and not ownership.overwrite_enabled(source_obj):
+            self._freeze(target, live)
+            return
+        action = planner.plan(side=self.target_side, key=target, desired=desired, live=live)
+        if action is not None:
+            self._apply(action)
+        self._upsync_status(target, source_obj, live if action is None else None, target_info)
+
+    def _is_our_downsynced_copy(self, obj: RawObject) -> bool:
+        return ownership.is_owned(obj, syncer_name=self.ctx.syncer_name, upsynced=False)
+
+    def _target_for(
+        self, key: ObjectKey, desired: RawObject | None
+    ) -> tuple[ObjectKey | None, ResourceInfo | None]:
+        if desired is None:
+            with self._lock:
+                known = self._target_of.get(key)
+            if known is None:
+                return None, None
+            return known, self.resolver.target_info_by_gvr(self.direction, known.gvr)
+        api_version = str(desired.get("apiVersion", ""))
+        kind = str(desired.get("kind", ""))
+        info = self.resolver.target_info(self.direction, api_version, kind)
+        if info is None:
+            self.on_missing_api()
+            raise errors.RetryableError(
+                f"{kind} ({api_version}) is not served on the {self.target_side.value} side yet",
+                delay=WAIT_FOR_API_SECONDS,
+            )
+        m = meta(desired)
+        namespace = str(m.get("namespace") or "") if info.namespaced else ""
+        target = ObjectKey(info.gvr, namespace, str(m["name"]))
+        with self._lock:
+            self._target_of[key] = target
+        return target, info
+
+    def _maybe_delete(
+        self,
+        key: ObjectKey,
+        target: ObjectKey,
+        source_obj: RawObject | None,
+        live: RawObject | None,
+    ) -> None:
+        if live is None:
+            with self._lock:
+                self._target_of.pop(key, None)
+                self._inferred_deletes.discard(key)
+            return
+        if not ownership.is_owned(live, syncer_name=self.ctx.syncer_name, upsynced=self.upsync):
+            return
+        if not self.upsync and not ownership.overwrite_enabled(live):
+            return  # "create once, never delete"
+        if target.gvr == NAMESPACE_GVR and source_obj is not None:
+            return  # de-selected, but the source Namespace exists: keep it
+        with self._lock:
+            inferred = key in self._inferred_deletes
+        self.guard.check(key, inferred=inferred)
+        action = planner.plan(side=self.target_side, key=target, desired=None, live=live)
+        if action is not None:
+            log.info("%s: deleting %s (source %s)", self.direction.value, target, key)
+            try:
+                self._apply(action)
+            except errors.ApiNotFound:
+                pass
+            except errors.ApiConflict:
+                pass  # the UID precondition failed: a newer namesake, not ours to delete
+        with self._lock:
+            self._inferred_deletes.discard(key)
+
+    def _create(self, target: ObjectKey, desired: RawObject, info: ResourceInfo) -> None:
+        action = Create(side=self.target_side, key=target, body=planner.with_record(desired))
+        try:
+            created = self._apply(action)
+        except errors.ApiAlreadyExists:
+            existing = self.target_writer.get(target)
+            if existing is None:
+                raise errors.RetryableError("namesake vanished; retrying", delay=0.2) from None
+            if ownership.is_owned(existing, syncer_name=self.ctx.syncer_name, upsynced=self.upsync):
+                # Our own copy, not yet in the cache (restart, or cache lag): converge by patch.
+                patch = planner.plan(
+                    side=self.target_side, key=target, desired=desired, live=existing
+                )
+                if patch is not None:
+                    self._apply(patch)
+                return
+            raise errors.OwnershipConflict(
+                f"{target} exists on the {self.target_side.value} side and was not created by "
+                f"syncer {self.ctx.syncer_name!r}; leaving it alone"
+            ) from None
+        except errors.ApiNotFound as exc:
+            if target.namespace and (exc.details or {}).get("kind") == "namespaces":
+                self._ensure_namespace(target.namespace)
+                raise errors.RetryableError(
+                    f"created namespace {target.namespace}", delay=0.05
+                ) from exc
+            self.on_missing_api()
+            raise errors.RetryableError(
+                f"{target.gvr} is not served on the {self.target_side.value} side yet",
+                delay=WAIT_FOR_API_SECONDS,
+            ) from exc
+        if self.upsync and created is not None:
+            self._upsync_status(target, None, created, info)
+
+    def _upsync_status(
+        self,
+        target: ObjectKey,
+        source_obj: RawObject | None,
+        live: RawObject | None,
+        info: ResourceInfo,
+    ) -> None:
+        """Upsync carries status too: the source's ``.status`` onto the upstream copy."""
+        if not self.upsync or live is None:
+            return
+        if source_obj is None:
+            locator = annotations_of(live).get(ownership.SOURCE_ANNOTATION, "")
+            parsed = parse_source_locator(locator)
+            if parsed is None:
+                return
+            group, resource, namespace, name = parsed
+            for gvr, state in self.sources.items():
+                if gvr.group == group and gvr.resource == resource and state.informer:
+                    source_obj = state.informer.store.get(ObjectKey(gvr, namespace, name))
+            if source_obj is None:
+                return
+        status = source_obj.get("status")
+        action = planner.plan_status(
+            side=self.target_side, key=target, desired_status=status, live=live
+        )
+        if action is None:
+            return
+        if not info.status_subresource:
+            action = attrs.evolve(action, subresource="")
+        self._apply(action)
+
+    def _ensure_namespace(self, namespace: str) -> None:
+        """Create a missing target namespace: bare, marked ours; an existing one is used as is."""
+        body: RawObject = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        mark = ownership.mark_upsynced if self.upsync else ownership.mark_downsynced
+        body = mark(body, self.ctx)
+        ns_key = ObjectKey(NAMESPACE_GVR, "", namespace)
+        action = Create(side=self.target_side, key=ns_key, body=planner.with_record(body))
+        try:
+            self._apply(action)
+            log.info("%s: created namespace %s", self.direction.value, namespace)
+        except errors.ApiAlreadyExists:
+            pass
+
+    def _freeze(self, target: ObjectKey, live: RawObject) -> None:
+        """Overwrite off upstream: only make sure the copy says so too (then leave it be)."""
+        if annotations_of(live).get(ownership.OVERWRITE_ANNOTATION) == "false":
+            return
+        ops: list[dict[str, Any]]
+        if "annotations" in meta(live):
+            path = f"/metadata/annotations/{_escape(ownership.OVERWRITE_ANNOTATION)}"
+            ops = [{"op": "add", "path": path, "value": "false"}]
+        else:
+            value = {ownership.OVERWRITE_ANNOTATION: "false"}
+            ops = [{"op": "add", "path": "/metadata/annotations", "value": value}]
+        self._apply(Patch(side=self.target_side, key=target, ops=ops))
+
+    def _apply(self, action: Action) -> Any:
+        outcome = self.hooks.apply_action(action=action, writer=self.target_writer)
+        self.hooks.action_done(action=action, outcome=outcome)
+        return outcome
+
+
+@attrs.define(eq=False)
+class StatusReturn:
+    """Returns the ``.status`` of downsynced copies to their upstream objects.
+
+    Keyed by the upstream (source) key like the downsync flow; a burst of status changes is
+    coalesced by the queue's settle delay, so the upstream gets one write per settle window.
+    Off per object with ``edge.kubestellar.io/return-status: "false"`` on the upstream object.
+    Where the upstream resource has no ``/status`` subresource the main resource is patched,
+    touching only ``/status``.
+    """
+
+    flow: Flow
+    upstream_writer: Writer
+
+    def reconcile(self, key: ObjectKey) -> None:
+        flow = self.flow
+        source = flow.sources.get(key.gvr)
+        if source is None or source.informer is None or not source.informer.has_synced():
+            return
+        upstream_obj = source.informer.store.get(key)
+        if upstream_obj is None:
+            return
+        if annotations_of(upstream_obj).get(RETURN_STATUS_ANNOTATION) == "false":
+            return
+        target, info = flow.known_target(key)
+        if target is None or info is None:
+            return
+        informer = flow.resolver.target_informer(flow.direction, info)
+        copy = informer.store.get(target)
+        if copy is None or not ownership.is_owned(copy, syncer_name=flow.ctx.syncer_name):
+            return
+        status = copy.get("status")
+        action = planner.plan_status(
+            side=Side.UPSTREAM, key=key, desired_status=status, live=upstream_obj
+        )
+        if action is None:
+            return
+        if not source.info.status_subresource:
+            action = attrs.evolve(action, subresource="")
+        outcome = flow.hooks.apply_action(action=action, writer=self.upstream_writer)
+        flow.hooks.action_done(action=action, outcome=outcome)
