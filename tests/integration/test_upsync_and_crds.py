@@ -1,0 +1,259 @@
+"""Upsync, CRD-first downsync and status return through CRDs, on the real control planes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from syncpipe.config.settings import Settings
+from syncpipe.model.resources import GroupVersionResource
+from syncpipe.runtime import wiring
+from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
+from syncpipe.testing import wait_for
+
+pytestmark = [pytest.mark.apiserver, pytest.mark.usefixtures("syncer_crds")]
+
+CRDS = GroupVersionResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+NS = GroupVersionResource("", "v1", "namespaces")
+
+
+def crd(group: str, plural: str, kind: str, *, namespaced: bool, status: bool) -> dict[str, Any]:
+    version: dict[str, Any] = {
+        "name": "v1alpha1",
+        "served": True,
+        "storage": True,
+        "schema": {
+            "openAPIV3Schema": {
+                "type": "object",
+                "properties": {
+                    "spec": {"type": "object", "properties": {"foo": {"type": "string"}}},
+                    "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                },
+            }
+        },
+    }
+    if status:
+        version["subresources"] = {"status": {}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "names": {
+                "plural": plural,
+                "kind": kind,
+                "singular": kind.lower(),
+                "listKind": f"{kind}List",
+            },
+            "scope": "Namespaced" if namespaced else "Cluster",
+            "versions": [version],
+        },
+    }
+
+
+def cr(group: str, kind: str, name: str, namespace: str = "", **extra: Any) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    return {"apiVersion": f"{group}/v1alpha1", "kind": kind, "metadata": meta, **extra}
+
+
+def wait_established(rest, name: str) -> None:
+    def ok() -> bool:
+        obj = rest.get_or_none(CRDS, "", name) or {}
+        conds = (obj.get("status") or {}).get("conditions") or ()
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conds)
+
+    wait_for(ok, timeout=30, message=f"CRD {name} not established")
+
+
+@pytest.fixture
+def running(upstream, downstream, unique_name, up_rest) -> Iterator[Syncer]:
+    settings = Settings(syncer_name=unique_name, discovery_interval=2.0, heartbeat_interval=1.0)
+    syncer = wiring.build_syncer(
+        settings=settings,
+        upstream_kubeconfig=str(upstream.admin_kubeconfig),
+        downstream_kubeconfig=str(downstream.admin_kubeconfig),
+    )
+    syncer.start()
+    yield syncer
+    syncer.stop(timeout=10)
+    items, _ = up_rest.list(SYNCER_CONFIGS)
+    for item in items:
+        up_rest.delete(SYNCER_CONFIGS, "", item["metadata"]["name"])
+
+
+def test_crds_and_their_custom_resources_downsync_crd_first_and_status_returns(
+    running, up_rest, down_rest, unique_name
+):
+    group = f"{unique_name}.example.com"
+    with_status = crd(group, "withstatuses", "WithStatus", namespaced=False, status=True)
+    without = crd(group, "withouts", "Without", namespaced=False, status=False)
+    for manifest in (with_status, without):
+        up_rest.create(CRDS, "", manifest)
+        wait_established(up_rest, manifest["metadata"]["name"])
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        {
+            "apiVersion": "edge.kubestellar.io/v2alpha1",
+            "kind": "SyncerConfig",
+            "metadata": {"name": unique_name},
+            "spec": {
+                "clusterScope": [
+                    {
+                        "group": "apiextensions.k8s.io",
+                        "resource": "customresourcedefinitions",
+                        "apiVersion": "v1",
+                        "objects": [f"withstatuses.{group}", f"withouts.{group}"],
+                    },
+                    {
+                        "group": group,
+                        "resource": "withstatuses",
+                        "apiVersion": "v1alpha1",
+                        "objects": ["*"],
+                    },
+                    {
+                        "group": group,
+                        "resource": "withouts",
+                        "apiVersion": "v1alpha1",
+                        "objects": ["sample"],
+                    },
+                ]
+            },
+        },
+    )
+    gvr_with = GroupVersionResource(group, "v1alpha1", "withstatuses")
+    gvr_without = GroupVersionResource(group, "v1alpha1", "withouts")
+    up_rest.create(gvr_with, "", cr(group, "WithStatus", "a", spec={"foo": "bar downsync"}))
+    up_rest.create(gvr_without, "", cr(group, "Without", "sample", spec={"foo": "bar downsync"}))
+    up_rest.create(gvr_without, "", cr(group, "Without", "not-selected", spec={"foo": "x"}))
+    wait_for(lambda: down_rest.get_or_none(gvr_with, "", "a"), timeout=60, ignore=(Exception,))
+    wait_for(
+        lambda: down_rest.get_or_none(gvr_without, "", "sample"), timeout=60, ignore=(Exception,)
+    )
+    assert down_rest.get(gvr_with, "", "a")["spec"] == {"foo": "bar downsync"}
+    assert down_rest.get_or_none(gvr_without, "", "not-selected") is None
+
+    # Status written downstream (via /status, and via the main resource) comes back upstream.
+    copy = down_rest.get(gvr_with, "", "a")
+    down_rest.replace(
+        gvr_with, "", "a", {**copy, "status": {"state": "pass"}}, subresource="status"
+    )
+    copy = down_rest.get(gvr_without, "", "sample")
+    down_rest.replace(gvr_without, "", "sample", {**copy, "status": {"state": "pass"}})
+    wait_for(lambda: up_rest.get(gvr_with, "", "a").get("status") == {"state": "pass"}, timeout=30)
+    wait_for(
+        lambda: up_rest.get(gvr_without, "", "sample").get("status") == {"state": "pass"},
+        timeout=30,
+    )
+    # ... and the downsync does not push the upstream spec-less status back and forth.
+    assert down_rest.get(gvr_without, "", "sample").get("status") == {"state": "pass"}
+
+    # The config stops selecting, and the CRD goes away upstream: the owned copies are deleted.
+    up_rest.delete(SYNCER_CONFIGS, "", unique_name)
+    up_rest.delete(gvr_with, "", "a")
+    wait_for(
+        lambda: down_rest.get_or_none(gvr_with, "", "a") is None, timeout=60, ignore=(Exception,)
+    )
+    wait_for(
+        lambda: down_rest.get_or_none(gvr_without, "", "sample") is None,
+        timeout=60,
+        ignore=(Exception,),
+    )
+
+
+def test_upsync_creates_updates_and_deletes_selected_objects_only(
+    running, up_rest, down_rest, unique_name
+):
+    group = f"{unique_name}.wgpolicy.example"
+    reports = crd(group, "policyreports", "PolicyReport", namespaced=True, status=True)
+    cluster_reports = crd(
+        group, "clusterpolicyreports", "ClusterPolicyReport", namespaced=False, status=False
+    )
+    for manifest in (reports, cluster_reports):
+        down_rest.create(CRDS, "", manifest)
+        wait_established(down_rest, manifest["metadata"]["name"])
+    ns, other = unique_name, f"{unique_name}-other"
+    for n in (ns, other):
+        down_rest.create(NS, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}})
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        {
+            "apiVersion": "edge.kubestellar.io/v2alpha1",
+            "kind": "SyncerConfig",
+            "metadata": {"name": unique_name},
+            "spec": {
+                "upsync": [
+                    {
+                        "apiGroup": group,
+                        "resources": ["policyreports", "clusterpolicyreports"],
+                        "namespaces": [ns],
+                        "names": ["*"],
+                    }
+                ]
+            },
+        },
+    )
+    gvr_ns = GroupVersionResource(group, "v1alpha1", "policyreports")
+    gvr_cl = GroupVersionResource(group, "v1alpha1", "clusterpolicyreports")
+    down_rest.create(gvr_ns, ns, cr(group, "PolicyReport", "r1", ns, spec={"foo": "fail"}))
+    down_rest.create(gvr_ns, other, cr(group, "PolicyReport", "r1", other, spec={"foo": "fail"}))
+    down_rest.create(gvr_cl, "", cr(group, "ClusterPolicyReport", "c1", spec={"foo": "fail"}))
+
+    # The upstream has no CRD yet: the syncer keeps running and upsyncs once it appears.
+    wait_for(lambda: running.ready.is_set(), timeout=30)
+    for manifest in (reports, cluster_reports):
+        up_rest.create(CRDS, "", manifest)
+        wait_established(up_rest, manifest["metadata"]["name"])
+    wait_for(lambda: up_rest.get_or_none(gvr_ns, ns, "r1"), timeout=60, ignore=(Exception,))
+    wait_for(lambda: up_rest.get_or_none(gvr_cl, "", "c1"), timeout=60, ignore=(Exception,))
+    assert up_rest.get(gvr_ns, ns, "r1")["spec"] == {"foo": "fail"}
+    assert up_rest.get_or_none(gvr_ns, other, "r1") is None
+
+    # Status travels with upsync (status subresource upstream).
+    copy = down_rest.get(gvr_ns, ns, "r1")
+    down_rest.replace(
+        gvr_ns, ns, "r1", {**copy, "status": {"summary": {"fail": 1}}}, subresource="status"
+    )
+    wait_for(
+        lambda: up_rest.get(gvr_ns, ns, "r1").get("status") == {"summary": {"fail": 1}}, timeout=30
+    )
+
+    # Update and delete follow.
+    down_rest.merge_patch(gvr_ns, ns, "r1", {"spec": {"foo": "pass"}})
+    wait_for(lambda: up_rest.get(gvr_ns, ns, "r1")["spec"] == {"foo": "pass"}, timeout=30)
+    down_rest.delete(gvr_ns, ns, "r1")
+    wait_for(lambda: up_rest.get_or_none(gvr_ns, ns, "r1") is None, timeout=30)
+    assert up_rest.get_or_none(gvr_cl, "", "c1") is not None
+
+
+def test_upsync_never_overwrites_an_upstream_object_it_did_not_create(
+    running, up_rest, down_rest, unique_name
+):
+    group = f"{unique_name}.reports.example"
+    reports = crd(group, "reports", "Report", namespaced=False, status=False)
+    for rest in (down_rest, up_rest):
+        rest.create(CRDS, "", reports)
+        wait_established(rest, reports["metadata"]["name"])
+    gvr = GroupVersionResource(group, "v1alpha1", "reports")
+    up_rest.create(gvr, "", cr(group, "Report", "taken", spec={"foo": "upstream's own"}))
+    down_rest.create(gvr, "", cr(group, "Report", "taken", spec={"foo": "edge"}))
+    down_rest.create(gvr, "", cr(group, "Report", "free", spec={"foo": "edge"}))
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        {
+            "apiVersion": "edge.kubestellar.io/v2alpha1",
+            "kind": "SyncerConfig",
+            "metadata": {"name": unique_name},
+            "spec": {"upsync": [{"apiGroup": group, "resources": ["reports"], "names": ["*"]}]},
+        },
+    )
+    wait_for(lambda: up_rest.get_or_none(gvr, "", "free"), timeout=60, ignore=(Exception,))
+    wait_for(lambda: any("taken" in k for k in running._rejected), timeout=30)
+    assert up_rest.get(gvr, "", "taken")["spec"] == {"foo": "upstream's own"}
