@@ -2,8 +2,8 @@
 
 from types import ModuleType
 
-from syncpipe.builtin import ownership, selection, strip, writer
+from syncpipe.builtin import namespaces, ownership, selection, strip, writer
 
-MODULES: tuple[ModuleType, ...] = (selection, strip, ownership, writer)
+MODULES: tuple[ModuleType, ...] = (selection, strip, namespaces, ownership, writer)
 
 __all__ = ["MODULES"]

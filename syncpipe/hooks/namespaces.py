@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -22,6 +23,9 @@ class NamespaceMapper:
     name: str
     downstream_namespace_for: Callable[[str], str] = _same
     upstream_namespace_for: Callable[[str], str | None] = _same
+    # Mappers that learn the reverse direction expose their index so the syncer can teach it
+    # what it finds (namespaces carrying the locator annotation) after a restart.
+    reverse_index: Any = None
 
 
 IDENTITY = NamespaceMapper(name="identity")

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import attrs
 
 from syncpipe import errors
-from syncpipe.builtin import ownership
+from syncpipe.builtin import namespaces, ownership
 from syncpipe.hooks import chain
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.manager import Hooks
@@ -142,6 +142,7 @@ class Flow:
     sources: dict[GroupVersionResource, SourceState] = attrs.field(factory=dict)
     _target_of: dict[ObjectKey, ObjectKey] = attrs.field(factory=dict)
     _inferred_deletes: set[ObjectKey] = attrs.field(factory=set)
+    _verified_namespaces: set[str] = attrs.field(factory=set)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     @property
@@ -298,7 +299,31 @@ class Flow:
         with self._lock:
             self._inferred_deletes.discard(key)
 
+    def _check_mapped_namespace(self, namespace: str) -> None:
+        """Under a namespace mapping, objects only go into namespaces carrying our locator."""
+        mapper = self.ctx.namespace_mapper
+        if self.upsync or mapper is None or mapper.name == "identity":
+            return
+        with self._lock:
+            if namespace in self._verified_namespaces:
+                return
+        existing = self.target_writer.get(ObjectKey(NAMESPACE_GVR, "", namespace))
+        if existing is None:
+            self._ensure_namespace(namespace)
+        else:
+            expected = mapper.upstream_namespace_for(namespace)
+            found = annotations_of(existing).get(namespaces.UPSTREAM_NAMESPACE_ANNOTATION)
+            if found is None or found != expected:
+                raise errors.OwnershipConflict(
+                    f"namespace {namespace} exists downstream without the locator of upstream "
+                    f"namespace {expected!r}; refusing to put objects into it"
+                )
+        with self._lock:
+            self._verified_namespaces.add(namespace)
+
     def _create(self, target: ObjectKey, desired: RawObject, info: ResourceInfo) -> None:
+        if target.namespace:
+            self._check_mapped_namespace(target.namespace)
         action = Create(side=self.target_side, key=target, body=planner.with_record(desired))
         try:
             created = self._apply(action)
@@ -364,8 +389,19 @@ class Flow:
         self._apply(action)
 
     def _ensure_namespace(self, namespace: str) -> None:
-        """Create a missing target namespace: bare, marked ours; an existing one is used as is."""
+        """Create a missing target namespace, bare and marked ours.
+
+        Downstream under a namespace mapping the namespace also carries the locator of its
+        upstream namespace, and an existing namesake without that locator is a collision: it is
+        reported, never adopted. Otherwise an existing namespace is used as it is.
+        """
         body: RawObject = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
+        mapper = self.ctx.namespace_mapper
+        mapped = not self.upsync and mapper is not None and mapper.name != "identity"
+        upstream_ns = mapper.upstream_namespace_for(namespace) if mapped else None
+        if mapped and upstream_ns:
+            locator = {namespaces.UPSTREAM_NAMESPACE_ANNOTATION: upstream_ns}
+            body["metadata"]["annotations"] = locator
         mark = ownership.mark_upsynced if self.upsync else ownership.mark_downsynced
         body = mark(body, self.ctx)
         ns_key = ObjectKey(NAMESPACE_GVR, "", namespace)
@@ -374,7 +410,15 @@ class Flow:
             self._apply(action)
             log.info("%s: created namespace %s", self.direction.value, namespace)
         except errors.ApiAlreadyExists:
-            pass
+            if not mapped:
+                return
+            existing = self.target_writer.get(ns_key) or {}
+            found = annotations_of(existing).get(namespaces.UPSTREAM_NAMESPACE_ANNOTATION)
+            if found != upstream_ns:
+                raise errors.OwnershipConflict(
+                    f"namespace {namespace} exists downstream without the locator of upstream "
+                    f"namespace {upstream_ns!r}; refusing to adopt it"
+                ) from None
 
     def _freeze(self, target: ObjectKey, live: RawObject) -> None:
         """Overwrite off upstream: only make sure the copy says so too (then leave it be)."""

@@ -19,7 +19,7 @@ import attrs
 import pluggy
 
 from syncpipe import builtin, errors
-from syncpipe.builtin import ownership
+from syncpipe.builtin import namespaces, ownership
 from syncpipe.clients import discovery
 from syncpipe.clients.rest import RestClient
 from syncpipe.clients.watching import CollectionListerWatcher
@@ -31,8 +31,8 @@ from syncpipe.hooks import manager
 from syncpipe.hooks.context import SyncContext
 from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
-from syncpipe.model.objects import name_of
-from syncpipe.model.resources import GroupVersionResource, ResourceInfo
+from syncpipe.model.objects import annotations_of, name_of
+from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import ratelimit
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.flow import Flow, SourceState, StatusReturn
@@ -79,11 +79,12 @@ class Syncer:
         self.hooks = manager.Hooks(pm=pm, ctx=ctx, transform_order=settings.transform_order)
         self.hooks.configure()
         mappers = self.hooks.namespace_mappers()
-        if settings.namespace_mapping not in mappers:
-            raise errors.ConfigError(
-                [("--namespace-mapping", f"unknown mapper {settings.namespace_mapping!r}")]
+        if settings.namespace_mapping in mappers:
+            self.namespace_mapper = mappers[settings.namespace_mapping]
+        else:
+            self.namespace_mapper = namespaces.build_mapper(
+                settings.namespace_mapping, syncer_name=settings.syncer_name
             )
-        self.namespace_mapper = mappers[settings.namespace_mapping]
         self.hooks.ctx = attrs.evolve(ctx, namespace_mapper=self.namespace_mapper)
         self.hooks.transforms()  # fail fast on duplicate transform names
 
@@ -439,6 +440,13 @@ class Syncer:
         Their informers' first list queues every copy; the reconcile finds no selected source
         and deletes them.
         """
+        index = self.namespace_mapper.reverse_index
+        if index is not None:
+            items, _ = self.downstream.list(NAMESPACE_GVR)
+            for item in items:
+                upstream_ns = annotations_of(item).get(namespaces.UPSTREAM_NAMESPACE_ANNOTATION)
+                if upstream_ns:
+                    index.remember(upstream_ns, name_of(item))
         selector = self._owner_selector()
         for direction in (Direction.DOWN, Direction.UP):
             side = direction.target
