@@ -2,8 +2,24 @@
 
 from types import ModuleType
 
-from syncpipe.builtin import namespaces, ownership, selection, strip, writer
+from syncpipe.builtin import (
+    carrier,
+    namespaces,
+    ownership,
+    renature,
+    selection,
+    strip,
+    writer,
+)
 
-MODULES: tuple[ModuleType, ...] = (selection, strip, namespaces, ownership, writer)
+MODULES: tuple[ModuleType, ...] = (
+    selection,
+    strip,
+    carrier,
+    renature,
+    namespaces,
+    ownership,
+    writer,
+)
 
 __all__ = ["MODULES"]

@@ -15,6 +15,8 @@ import yaml
 CRD_FILES: dict[str, str] = {
     "syncerconfig": "syncerconfigs.yaml",
     "edgesyncconfig": "edgesyncconfigs.yaml",
+    "objectcarrier": "objectcarriers.yaml",
+    "clusterobjectcarrier": "clusterobjectcarriers.yaml",
 }
 """Short name (as ``syncpipe crds --only`` takes it) → file in ``syncpipe/config/crds``."""
 

@@ -163,10 +163,12 @@ def test_the_schema_and_the_parser_both_refuse_wrong_resource_entries(entry, fie
 
 def test_crds_yaml_is_the_shipped_files_in_order():
     text = crds.crds_yaml()
-    assert text.count("\n---\n") + text.startswith("---\n") == 2
+    assert text.count("\n---\n") + text.startswith("---\n") == 4
     assert [d["spec"]["names"]["kind"] for d in yaml.safe_load_all(text)] == [
         "SyncerConfig",
         "EdgeSyncConfig",
+        "ObjectCarrier",
+        "ClusterObjectCarrier",
     ]
     with pytest.raises(ValueError, match="unknown CRD"):
         crds.crd_text("nope")

@@ -1,0 +1,285 @@
+"""RBAC rules derived from SyncerConfigs: enough for the syncer, and no more."""
+
+from __future__ import annotations
+
+import pytest
+
+from syncpipe.bootstrap import rbac
+from syncpipe.bootstrap.rbac import GroupResource
+from syncpipe.config.edgesyncconfig import parse_edge_sync_config
+from syncpipe.config.selection import Selection
+from syncpipe.config.syncerconfig import parse_syncer_config
+from syncpipe.model.resources import GroupVersionResource, ResourceInfo
+
+VERBS = frozenset({"create", "delete", "get", "list", "patch", "update", "watch"})
+CHEESE = "cheese.example.com"
+
+
+def info(group, resource, kind, *, namespaced=True, status=False):
+    return ResourceInfo(
+        gvr=GroupVersionResource(group, "v1", resource),
+        kind=kind,
+        namespaced=namespaced,
+        status_subresource=status,
+        verbs=VERBS,
+    )
+
+
+SERVED = (
+    info("", "configmaps", "ConfigMap"),
+    info("", "secrets", "Secret"),
+    info("", "namespaces", "Namespace", namespaced=False, status=True),
+    info("", "pods", "Pod", status=True),
+    info("apps", "deployments", "Deployment", status=True),
+    info("apps", "replicasets", "ReplicaSet", status=True),
+    info(CHEESE, "cheddars", "Cheddar"),  # a CR without a status subresource
+    info(CHEESE, "goudas", "Gouda", status=True),
+)
+CUSTOM = (GroupResource(CHEESE, "cheddars"), GroupResource(CHEESE, "goudas"))
+
+
+def syncer_config(name, spec):
+    return parse_syncer_config(
+        {
+            "apiVersion": "edge.kubestellar.io/v2alpha1",
+            "kind": "SyncerConfig",
+            "metadata": {"name": name},
+            "spec": spec,
+        }
+    )
+
+
+def resource(group, plural):
+    return {"group": group, "resource": plural, "apiVersion": "v1"}
+
+
+WORKLOAD = syncer_config(
+    "workload",
+    {
+        "namespaceScope": {
+            "namespaces": ["shop"],
+            "resources": [resource("", "configmaps"), resource("apps", "deployments")],
+        },
+        "upsync": [
+            {"apiGroup": "", "resources": ["persistentvolumeclaims"], "names": ["*"]},
+        ],
+    },
+)
+
+
+def needs(*configs, extra=()):
+    return rbac.needs_of(Selection.from_configs(configs), served=SERVED, extra_upsync=extra)
+
+
+def as_dicts(rules):
+    return [r.to_dict() for r in rules]
+
+
+def allowed(rules, verb, group, resource_name):
+    """Whether ``rules`` allow ``verb`` on ``group``/``resource_name`` (RBAC's own matching)."""
+    for rule in rules:
+        if rule.non_resource_urls:
+            continue
+        if verb not in rule.verbs and "*" not in rule.verbs:
+            continue
+        if group not in rule.api_groups and "*" not in rule.api_groups:
+            continue
+        if resource_name in rule.resources or "*" in rule.resources:
+            return True
+        if "/" in resource_name and f"*/{resource_name.split('/', 1)[1]}" in rule.resources:
+            return True
+    return False
+
+
+def test_needs_collect_downsync_and_upsync_resources_with_their_configs():
+    found = needs(WORKLOAD, extra=[GroupResource("apps", "replicasets")])
+    assert dict(found.downsync) == {
+        GroupResource("", "configmaps"): {"SyncerConfig/workload"},
+        GroupResource("", "namespaces"): {"SyncerConfig/workload"},
+        GroupResource("apps", "deployments"): {"SyncerConfig/workload"},
+    }
+    assert dict(found.upsync) == {
+        GroupResource("", "persistentvolumeclaims"): {"SyncerConfig/workload"},
+        GroupResource("apps", "replicasets"): {"--upsync-resource"},
+    }
+    assert not found.reads_secrets
+
+
+def test_edge_sync_config_kinds_are_resolved_through_discovery_or_reported():
+    config = parse_edge_sync_config(
+        {
+            "apiVersion": "edge.kubestellar.io/v2alpha1",
+            "kind": "EdgeSyncConfig",
+            "metadata": {"name": "legacy"},
+            "spec": {
+                "downSyncedResources": [
+                    {"group": CHEESE, "version": "v1", "kind": "Gouda", "name": "g1"},
+                    {"group": "nowhere.example.com", "version": "v1", "kind": "Ghost", "name": "x"},
+                ]
+            },
+        }
+    )
+    found = needs(config)
+    assert GroupResource(CHEESE, "goudas") in found.downsync
+    assert len(found.unresolved) == 1
+    assert "Ghost" in found.unresolved[0]
+
+
+def test_upstream_rules_read_what_downsync_needs_and_write_only_status():
+    rules = rbac.upstream_rules(needs(WORKLOAD), served=SERVED, custom_resources=CUSTOM)
+    for verb in ("get", "list", "watch"):
+        assert allowed(rules, verb, "", "configmaps")
+        assert allowed(rules, verb, "apps", "deployments")
+        assert allowed(rules, verb, "", "namespaces")
+        assert allowed(rules, verb, "apiextensions.k8s.io", "customresourcedefinitions")
+        assert allowed(rules, verb, "edge.kubestellar.io", "syncerconfigs")
+        assert allowed(rules, verb, "edge.kubestellar.io", "edgesyncconfigs")
+    for verb in ("update", "patch"):
+        assert allowed(rules, verb, "apps", "deployments/status")
+        assert allowed(rules, verb, "edge.kubestellar.io", "syncerconfigs/status")
+        assert not allowed(rules, verb, "apps", "deployments")
+        assert not allowed(rules, verb, "", "configmaps")
+        assert not allowed(rules, verb, "edge.kubestellar.io", "syncerconfigs")
+    for verb in ("create", "delete"):
+        assert not allowed(rules, verb, "", "configmaps")
+        assert not allowed(rules, verb, "apps", "deployments")
+    assert not allowed(rules, "get", "", "pods")
+    assert {"nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*"], "verbs": ["get"]} in (
+        as_dicts(rules)
+    )
+
+
+def test_upstream_rules_write_only_the_upsynced_resources():
+    rules = rbac.upstream_rules(
+        needs(WORKLOAD, extra=[GroupResource("apps", "replicasets")]),
+        served=SERVED,
+        custom_resources=CUSTOM,
+    )
+    for verb in ("get", "list", "watch", "create", "update", "patch", "delete"):
+        assert allowed(rules, verb, "", "persistentvolumeclaims")
+        assert allowed(rules, verb, "apps", "replicasets")
+    assert allowed(rules, "patch", "", "persistentvolumeclaims/status")
+    assert allowed(rules, "create", "", "namespaces")
+    assert not allowed(rules, "delete", "", "namespaces")
+    assert not allowed(rules, "create", "", "configmaps")
+
+
+def test_no_upsync_means_no_namespace_creation_upstream():
+    only_down = syncer_config(
+        "down", {"namespaceScope": {"namespaces": ["a"], "resources": [resource("", "pods")]}}
+    )
+    rules = rbac.upstream_rules(needs(only_down), served=SERVED, custom_resources=CUSTOM)
+    assert not allowed(rules, "create", "", "namespaces")
+
+
+def test_secrets_are_readable_only_when_a_config_selects_them():
+    plain = rbac.upstream_rules(needs(WORKLOAD), served=SERVED)
+    assert not allowed(plain, "get", "", "secrets")
+    assert not allowed(plain, "list", "", "secrets")
+
+    named = syncer_config(
+        "named",
+        {"namespaceScope": {"namespaces": ["a"], "resources": [resource("", "secrets")]}},
+    )
+    assert needs(named).reads_secrets
+    assert allowed(rbac.upstream_rules(needs(named), served=SERVED), "list", "", "secrets")
+
+    everything = syncer_config(
+        "everything",
+        {"namespaceScope": {"namespaces": ["a"], "resources": [resource("", "*")]}},
+    )
+    assert needs(everything).reads_secrets
+    assert allowed(rbac.upstream_rules(needs(everything), served=SERVED), "list", "", "secrets")
+
+
+def test_a_wildcard_resource_grants_its_group_only():
+    config = syncer_config(
+        "apps-all",
+        {"namespaceScope": {"namespaces": ["a"], "resources": [resource("apps", "*")]}},
+    )
+    rules = rbac.upstream_rules(needs(config), served=SERVED)
+    assert allowed(rules, "watch", "apps", "replicasets")
+    assert allowed(rules, "patch", "apps", "replicasets/status")
+    assert not allowed(rules, "watch", "", "configmaps")
+    assert {"apiGroups": ["apps"], "resources": ["*"], "verbs": ["get", "list", "watch"]} in (
+        as_dicts(rules)
+    )
+
+
+def test_custom_resources_without_a_status_subresource_get_patch_on_the_object():
+    config = syncer_config(
+        "cheese",
+        {
+            "clusterScope": [],
+            "namespaceScope": {"namespaces": ["a"], "resources": [resource(CHEESE, "*")]},
+        },
+    )
+    rules = rbac.upstream_rules(needs(config), served=SERVED, custom_resources=CUSTOM)
+    assert allowed(rules, "patch", CHEESE, "cheddars")  # status goes through the object
+    assert not allowed(rules, "update", CHEESE, "cheddars")
+    assert not allowed(rules, "delete", CHEESE, "cheddars")
+    assert not allowed(rules, "patch", CHEESE, "goudas")  # has /status: that is enough
+    assert allowed(rules, "patch", CHEESE, "goudas/status")
+
+
+def test_read_all_reads_every_group_but_not_secrets():
+    rules = rbac.upstream_rules(needs(WORKLOAD), served=SERVED, read_all=True)
+    assert allowed(rules, "watch", "", "pods")
+    assert allowed(rules, "watch", "apps", "replicasets")
+    assert allowed(rules, "watch", CHEESE, "goudas")
+    assert allowed(rules, "patch", "apps", "replicasets/status")
+    assert not allowed(rules, "get", "", "secrets")
+    assert not allowed(rules, "create", "", "configmaps")
+    assert not allowed(rules, "patch", "", "configmaps")
+
+
+def test_downstream_rules_write_downsynced_and_read_upsynced_resources():
+    rules = rbac.downstream_rules(needs(WORKLOAD, extra=[GroupResource("apps", "replicasets")]))
+    for verb in ("get", "list", "watch", "create", "update", "patch", "delete"):
+        assert allowed(rules, verb, "", "configmaps")
+        assert allowed(rules, verb, "apps", "deployments")
+        assert allowed(rules, verb, "", "namespaces")
+    for verb in ("get", "list", "watch"):
+        assert allowed(rules, verb, "", "persistentvolumeclaims")
+        assert allowed(rules, verb, "apps", "replicasets")
+    assert not allowed(rules, "create", "apps", "replicasets")
+    assert not allowed(rules, "get", "", "secrets")
+    assert not allowed(rules, "patch", "apps", "deployments/status")
+
+
+def test_downstream_admin_is_everything():
+    rules = rbac.downstream_rules(needs(WORKLOAD), admin=True)
+    assert allowed(rules, "delete", "", "secrets")
+    assert allowed(rules, "escalate", "rbac.authorization.k8s.io", "clusterroles")
+
+
+def test_rules_are_deterministic_and_each_has_a_reason():
+    one = rbac.upstream_rules(needs(WORKLOAD), served=SERVED, custom_resources=CUSTOM)
+    two = rbac.upstream_rules(
+        needs(WORKLOAD), served=tuple(reversed(SERVED)), custom_resources=CUSTOM
+    )
+    assert one == two
+    assert all(rule.reason for rule in one)
+    text = rbac.reasons_text(one)
+    assert text.count("\n") == len(one)
+    assert text.startswith("1. discovery")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("apps/deployments", GroupResource("apps", "deployments")),
+        ("/configmaps", GroupResource("", "configmaps")),
+        ("core/configmaps", GroupResource("", "configmaps")),
+        ("configmaps", GroupResource("", "configmaps")),
+        ("cheese.example.com/*", GroupResource(CHEESE, "*")),
+    ],
+)
+def test_group_resource_parses_the_flag(text, expected):
+    assert GroupResource.parse(text) == expected
+
+
+@pytest.mark.parametrize("text", ["apps/Deployment", "*/pods", "apps/deployments/status", "a b/c"])
+def test_group_resource_rejects_garbage(text):
+    with pytest.raises(ValueError, match="GROUP/RESOURCE"):
+        GroupResource.parse(text)
