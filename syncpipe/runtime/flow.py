@@ -445,13 +445,24 @@ class StatusReturn:
 
     Keyed by the upstream (source) key like the downsync flow; a burst of status changes is
     coalesced by the queue's settle delay, so the upstream gets one write per settle window.
-    Off per object with ``edge.kubestellar.io/return-status: "false"`` on the upstream object.
-    Where the upstream resource has no ``/status`` subresource the main resource is patched,
-    touching only ``/status``.
+    Off per object with ``edge.kubestellar.io/return-status: "false"`` on the upstream object,
+    and per SyncerConfig with the same annotation on the config (an object selected only by
+    such configs returns no status). Where the upstream resource has no ``/status`` subresource
+    the main resource is patched, touching only ``/status``.
     """
 
     flow: Flow
     upstream_writer: Writer
+    # Refs (``SyncerConfig/<name>``) of configs that turned status return off.
+    configs_without_status: Callable[[], frozenset[str]] = lambda: frozenset()
+
+    def _off_by_config(self, key: ObjectKey, kind: str) -> bool:
+        off = self.configs_without_status()
+        if not off:
+            return False
+        selection = self.flow.ctx.selection
+        reasons = selection.downsync_reasons(key.gvr, key.namespace, key.name, kind=kind)
+        return bool(reasons) and reasons <= off
 
     def reconcile(self, key: ObjectKey) -> None:
         flow = self.flow
@@ -462,6 +473,8 @@ class StatusReturn:
         if upstream_obj is None:
             return
         if annotations_of(upstream_obj).get(RETURN_STATUS_ANNOTATION) == "false":
+            return
+        if self._off_by_config(key, source.info.kind):
             return
         target, info = flow.known_target(key)
         if target is None or info is None:

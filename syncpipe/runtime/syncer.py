@@ -35,7 +35,7 @@ from syncpipe.model.objects import annotations_of, name_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import ratelimit
 from syncpipe.runtime.controller import Controller
-from syncpipe.runtime.flow import Flow, SourceState, StatusReturn
+from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.workqueue import WorkQueue
 from syncpipe.source.informer import Informer
@@ -47,6 +47,17 @@ SYNCER_CONFIGS = GroupVersionResource(CONFIG_GROUP, "v2alpha1", "syncerconfigs")
 EDGE_SYNC_CONFIGS = GroupVersionResource(CONFIG_GROUP, "v2alpha1", "edgesyncconfigs")
 # How often the control loop wakes up when nothing asks it to.
 CONTROL_TICK_SECONDS = 1.0
+
+
+def _namespace_boilerplate(obj: dict[str, Any]) -> bool:
+    """What the server itself puts in every namespace: not a reason to keep it."""
+    name = name_of(obj)
+    kind = obj.get("kind")
+    if kind == "ServiceAccount" and name == "default":
+        return True
+    if kind == "ConfigMap" and name == "kube-root-ca.crt":
+        return True
+    return kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token"
 
 
 def _now_rfc3339() -> str:
@@ -124,8 +135,11 @@ class Syncer:
             )
             for direction in (Direction.DOWN, Direction.UP)
         }
+        self._status_off: frozenset[str] = frozenset()
         self.status_return = StatusReturn(
-            flow=self.flows[Direction.DOWN], upstream_writer=self.upstream_writer
+            flow=self.flows[Direction.DOWN],
+            upstream_writer=self.upstream_writer,
+            configs_without_status=lambda: self._status_off,
         )
         self.queues: dict[str, WorkQueue[ObjectKey]] = {
             name: WorkQueue(name=name, rate_limiter=ratelimit.default_controller_rate_limiter())
@@ -277,6 +291,7 @@ class Syncer:
         self._update_readiness()
         if now - self._last_heartbeat > self.settings.heartbeat_interval:
             self._heartbeat()
+            self._collect_empty_namespaces()
             self._last_heartbeat = now
 
     def _ensure_config_informers(self) -> None:
@@ -307,10 +322,13 @@ class Syncer:
     def _current_selection(self) -> Selection:
         parsed: list[syncerconfig.AnyConfig] = []
         problems: dict[str, list[str]] = {}
+        status_off: set[str] = set()
         for informer in self._config_informers.values():
             for obj in informer.store.list():
                 name = name_of(obj)
                 source = f"{obj.get('kind')}/{name}"
+                if annotations_of(obj).get(RETURN_STATUS_ANNOTATION) == "false":
+                    status_off.add(source)
                 try:
                     parsed.append(syncerconfig.parse_config(obj, source=source))
                 except errors.ConfigError as exc:
@@ -318,6 +336,7 @@ class Syncer:
                     if self._config_problems.get(name) != problems[name]:
                         log.error("ignoring malformed %s: %s", source, exc)
         self._config_problems = problems
+        self._status_off = frozenset(status_off)
         return Selection.from_configs(parsed)
 
     def _apply_selection(self, selection: Selection) -> None:
@@ -465,6 +484,66 @@ class Syncer:
                 if items:
                     log.info("found %d owned %s on %s", len(items), info.gvr, side.value)
                     self.target_informer(direction, info)
+
+    def _collect_empty_namespaces(self) -> None:
+        """Delete namespaces syncpipe created implicitly downstream once nothing is left in them.
+
+        Implicit namespaces (made so an object had somewhere to go, not copies of an upstream
+        Namespace) carry our owner label but no source locator. One is deleted only when no
+        owned copy is in it and a list of every namespaced resource finds nothing: deleting a
+        namespace deletes everything in it, ours or not.
+        """
+        try:
+            owned, _ = self.downstream.list(NAMESPACE_GVR, label_selector=self._owner_selector())
+        except errors.ApiError:
+            return
+        implicit = [
+            name_of(ns)
+            for ns in owned
+            if ownership.SOURCE_ANNOTATION not in annotations_of(ns)
+            and not (ns.get("metadata") or {}).get("deletionTimestamp")
+            and ownership.is_owned(ns, syncer_name=self.settings.syncer_name)
+        ]
+        if not implicit:
+            return
+        with self._targets_lock:
+            occupied = {
+                key.namespace
+                for (direction, _), informer in self._targets.items()
+                if direction is Direction.DOWN
+                for key in list(informer.store)
+            }
+        down = self._discovery.get(Side.DOWNSTREAM)
+        if down is None:
+            return
+        namespaced = [
+            i for i in down.resources if i.namespaced and i.listable and i.gvr.resource != "events"
+        ]
+        for namespace in implicit:
+            if namespace in occupied or self._has_objects(namespace, namespaced):
+                continue
+            log.info("deleting namespace %s: created by syncpipe and now empty", namespace)
+            try:
+                uid = ""
+                obj = self.downstream.get_or_none(NAMESPACE_GVR, "", namespace)
+                if obj is not None:
+                    uid = str((obj.get("metadata") or {}).get("uid", ""))
+                self.downstream.delete(NAMESPACE_GVR, "", namespace, uid=uid)
+            except errors.ApiError as exc:
+                log.info("could not delete namespace %s: %s", namespace, exc)
+
+    def _has_objects(self, namespace: str, resources: list[ResourceInfo]) -> bool:
+        for info in resources:
+            items, _ = self._safe_list(info, namespace)
+            if any(not _namespace_boilerplate(item) for item in items):
+                return True
+        return False
+
+    def _safe_list(self, info: ResourceInfo, namespace: str) -> tuple[list[Any], str]:
+        try:
+            return self.downstream.list(info.gvr, namespace)
+        except errors.ApiError:
+            return [{}], ""  # unknown counts as not empty
 
     def _update_readiness(self) -> None:
         if self.ready.is_set():

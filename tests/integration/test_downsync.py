@@ -325,3 +325,58 @@ def test_status_returns_upstream_from_the_controller_manager(
         return bool(down) and down == up
 
     wait_for(returned, timeout=60)
+
+
+def test_status_return_can_be_turned_off_per_object_and_per_syncer_config(
+    running, up_rest, down_rest, unique_name
+):
+    ns = unique_name
+    up_rest.create(NS, "", namespace(ns))
+    for name in ("on", "off-object", "off-config"):
+        body = deployment(ns, name)
+        if name == "off-object":
+            body["metadata"]["annotations"] = {"edge.kubestellar.io/return-status": "false"}
+        up_rest.create(DEPLOY, ns, body)
+
+    def objects_config(name: str, names: list[str], **meta: Any) -> dict[str, Any]:
+        config = syncer_config(
+            name,
+            {
+                "namespacedObjects": [
+                    {
+                        "group": "apps",
+                        "resource": "deployments",
+                        "apiVersion": "v1",
+                        "objectsByNamespace": [{"namespace": ns, "names": names}],
+                    }
+                ]
+            },
+        )
+        config["metadata"].update(meta)
+        return config
+
+    up_rest.create(SYNCER_CONFIGS, "", objects_config(f"{unique_name}-a", ["on", "off-object"]))
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        objects_config(
+            f"{unique_name}-b",
+            ["off-config"],
+            annotations={"edge.kubestellar.io/return-status": "false"},
+        ),
+    )
+    for name in ("on", "off-object", "off-config"):
+        wait_for(
+            lambda name=name: (
+                (down_rest.get_or_none(DEPLOY, ns, name) or {})
+                .get("status", {})
+                .get("observedGeneration")
+            ),
+            timeout=60,
+        )
+    # The one with status return on shows the synchronisation point: by then the others
+    # would have been written too.
+    wait_for(lambda: up_rest.get(DEPLOY, ns, "on").get("status"), timeout=60)
+    threading.Event().wait(2.0)
+    assert not up_rest.get(DEPLOY, ns, "off-object").get("status")
+    assert not up_rest.get(DEPLOY, ns, "off-config").get("status")

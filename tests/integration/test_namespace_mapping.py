@@ -157,9 +157,17 @@ def test_two_namespaces_map_by_template_and_everything_lands_in_the_right_place(
     wait_for(lambda: up_rest.get_or_none(CM, a, "report"), timeout=30)
     assert up_rest.get_or_none(CM, f"edge7-{a}", "report") is None
 
-    # Deleting upstream objects cleans their copies up.
+    # Deleting upstream objects cleans their copies up; deleting the upstream namespace removes
+    # the mapped namespace syncpipe created for it.
     up_rest.delete(CM, b, "cfg")
     wait_for(lambda: down_rest.get_or_none(CM, f"edge7-{b}", "cfg") is None, timeout=30)
+    up_rest.delete(NS, "", b)
+
+    def mapped_namespace_gone() -> bool:
+        ns = down_rest.get_or_none(NS, "", f"edge7-{b}")
+        return ns is None or bool(ns["metadata"].get("deletionTimestamp"))
+
+    wait_for(mapped_namespace_gone, timeout=60)
 
 
 def test_a_downstream_namespace_without_the_locator_is_not_adopted(
