@@ -25,6 +25,13 @@ class Settings:
     status_settle_seconds: float = 0.5
     # How often upstream/downstream discovery is refreshed (new CRDs, removed APIs).
     discovery_interval: float = 15.0
+    # "watch" (list+watch informers) or "poll" (list every poll_interval seconds, for servers
+    # or proxies where watch does not work). Resources whose discovery lacks the watch verb
+    # are polled in either mode.
+    source_mode: str = attrs.field(
+        default="watch", validator=attrs.validators.in_(("watch", "poll"))
+    )
+    poll_interval: float = attrs.field(default=15.0, validator=attrs.validators.gt(0))
     # SyncerConfig status heartbeat.
     heartbeat_interval: float = 30.0
     # Deletions inferred from a relist are held once they exceed this fraction of the owned

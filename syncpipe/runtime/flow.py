@@ -44,7 +44,7 @@ from syncpipe.model.objects import RawObject, annotations_of, meta
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.sink import planner
-from syncpipe.source.informer import Informer
+from syncpipe.source.informer import EventSource
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class TargetResolver(Protocol):
         """The target resource ``gvr``, if the target side serves it."""
         ...
 
-    def target_informer(self, direction: Direction, info: ResourceInfo) -> Informer:
+    def target_informer(self, direction: Direction, info: ResourceInfo) -> EventSource:
         """The informer over owned copies of ``info`` on the target side (started if needed)."""
         ...
 
@@ -84,7 +84,7 @@ class TargetResolver(Protocol):
 @attrs.define(eq=False)
 class SourceState:
     info: ResourceInfo
-    informer: Informer | None = None
+    informer: EventSource | None = None
 
 
 def source_locator(key: ObjectKey) -> str:

@@ -38,7 +38,8 @@ from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.workqueue import WorkQueue
-from syncpipe.source.informer import Informer
+from syncpipe.source.informer import EventSource, Informer
+from syncpipe.source.polling import PollingSource
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ class Syncer:
         self.hooks.transforms()  # fail fast on duplicate transform names
 
         self._config_informers: dict[GroupVersionResource, Informer] = {}
-        self._targets: dict[tuple[Direction, GroupVersionResource], Informer] = {}
+        self._targets: dict[tuple[Direction, GroupVersionResource], EventSource] = {}
         self._targets_lock = threading.Lock()
         self._config_problems: dict[str, list[str]] = {}
         self._selection_problems: list[str] = []
@@ -215,8 +216,8 @@ class Syncer:
             "requests_upstream": dict(self.upstream.requests_by_verb),
         }
 
-    def _all_informers(self) -> list[Informer]:
-        found = list(self._config_informers.values())
+    def _all_informers(self) -> list[EventSource]:
+        found: list[EventSource] = list(self._config_informers.values())
         for flow in self.flows.values():
             found.extend(s.informer for s in flow.sources.values() if s.informer is not None)
         with self._targets_lock:
@@ -243,7 +244,7 @@ class Syncer:
         result = self._discovery.get(direction.target)
         return None if result is None else result.by_gvr().get(gvr)
 
-    def target_informer(self, direction: Direction, info: ResourceInfo) -> Informer:
+    def target_informer(self, direction: Direction, info: ResourceInfo) -> EventSource:
         with self._targets_lock:
             informer = self._targets.get((direction, info.gvr))
             if informer is None:
@@ -392,15 +393,10 @@ class Syncer:
             for informer in targets:
                 informer.resync()  # every owned copy is re-examined (deselected ones deleted)
 
-    def _start_source_informer(self, direction: Direction, info: ResourceInfo) -> Informer:
+    def _start_source_informer(self, direction: Direction, info: ResourceInfo) -> EventSource:
         side = direction.source
         rest = self.upstream if side is Side.UPSTREAM else self.downstream
-        informer = Informer(
-            gvr=info.gvr,
-            side=side,
-            lister_watcher=CollectionListerWatcher(rest, info.gvr),
-            resync_period=self.settings.resync_period,
-        )
+        informer = self._new_source(side, info, CollectionListerWatcher(rest, info.gvr))
         flow = self.flows[direction]
         queue = self._queue_for(direction)
         is_crd = info.gvr.resource == "customresourcedefinitions"
@@ -420,19 +416,36 @@ class Syncer:
         informer.start()
         return informer
 
+    def _new_source(
+        self, side: Side, info: ResourceInfo, lister_watcher: CollectionListerWatcher
+    ) -> EventSource:
+        """An informer, or a polling source where watching is off or not offered."""
+        if self.settings.source_mode == "poll" or not info.watchable:
+            return PollingSource(
+                gvr=info.gvr,
+                side=side,
+                lister=lister_watcher,
+                name=f"{side.value}:{info.gvr}",
+                interval=self.settings.poll_interval,
+                resync_period=self.settings.resync_period,
+            )
+        return Informer(
+            gvr=info.gvr,
+            side=side,
+            lister_watcher=lister_watcher,
+            resync_period=self.settings.resync_period,
+        )
+
     def _owner_selector(self) -> str:
         return f"{ownership.OWNER_LABEL}={ownership.owner_label_value(self.settings.syncer_name)}"
 
-    def _start_target_informer(self, direction: Direction, info: ResourceInfo) -> Informer:
+    def _start_target_informer(self, direction: Direction, info: ResourceInfo) -> EventSource:
         side = direction.target
         rest = self.downstream if side is Side.DOWNSTREAM else self.upstream
-        informer = Informer(
-            gvr=info.gvr,
-            side=side,
-            lister_watcher=CollectionListerWatcher(
-                rest, info.gvr, label_selector=self._owner_selector()
-            ),
-            resync_period=self.settings.resync_period,
+        informer = self._new_source(
+            side,
+            info,
+            CollectionListerWatcher(rest, info.gvr, label_selector=self._owner_selector()),
         )
         flow = self.flows[direction]
         queue = self._queue_for(direction)

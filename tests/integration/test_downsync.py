@@ -380,3 +380,35 @@ def test_status_return_can_be_turned_off_per_object_and_per_syncer_config(
     threading.Event().wait(2.0)
     assert not up_rest.get(DEPLOY, ns, "off-object").get("status")
     assert not up_rest.get(DEPLOY, ns, "off-config").get("status")
+
+
+def test_the_polling_source_syncs_creates_updates_and_deletes(
+    upstream, downstream, up_rest, down_rest, unique_name
+):
+    syncer = make_syncer(upstream, downstream, unique_name, source_mode="poll", poll_interval=0.5)
+    syncer.start()
+    try:
+        ns = unique_name
+        up_rest.create(NS, "", namespace(ns))
+        up_rest.create(CM, ns, configmap(ns, "cm", {"v": "1"}))
+        up_rest.create(
+            SYNCER_CONFIGS,
+            "",
+            syncer_config(
+                unique_name,
+                {
+                    "namespaceScope": {
+                        "namespaces": [ns],
+                        "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
+                    }
+                },
+            ),
+        )
+        wait_for(lambda: down_rest.get_or_none(CM, ns, "cm"), timeout=30)
+        up_rest.merge_patch(CM, ns, "cm", {"data": {"v": "2"}})
+        wait_for(lambda: down_rest.get(CM, ns, "cm")["data"] == {"v": "2"}, timeout=30)
+        up_rest.delete(CM, ns, "cm")
+        wait_for(lambda: down_rest.get_or_none(CM, ns, "cm") is None, timeout=30)
+    finally:
+        syncer.stop(timeout=10)
+        up_rest.delete(SYNCER_CONFIGS, "", unique_name)
