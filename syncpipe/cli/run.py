@@ -143,12 +143,33 @@ def command(
     log.info("syncpipe %s starting", syncer_name)
     syncer.start()
     announced = False
+    quiet = log_format == "json"
+    last_progress = 0.0
     try:
         while not stop.wait(1.0):
-            if not announced and syncer.ready.is_set():
-                stats = syncer.statistics()
-                log.info("initial sync done: %d objects owned downstream", stats["owned"])
+            if announced:
+                continue
+            if syncer.ready.is_set():
+                for direction, resources in syncer.describe().items():
+                    log.info("syncing %s: %s", direction, ", ".join(resources) or "nothing")
+                p = syncer.progress()
+                log.info(
+                    "initial sync done: %d objects seen, %d copies owned, %d writes",
+                    p["seen"],
+                    p["owned"],
+                    p["writes"],
+                )
                 announced = True
+            elif not quiet and time.monotonic() - last_progress >= 2.0:
+                p = syncer.progress()
+                log.info(
+                    "initial sync: %d objects seen, %d copies owned, %d queued, %d writes",
+                    p["seen"],
+                    p["owned"],
+                    p["queued"],
+                    p["writes"],
+                )
+                last_progress = time.monotonic()
     finally:
         started = time.monotonic()
         syncer.stop()

@@ -35,6 +35,7 @@ from syncpipe.model.objects import annotations_of, name_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import ratelimit
 from syncpipe.runtime.controller import Controller
+from syncpipe.runtime.events import EventRecorder
 from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.workqueue import WorkQueue
@@ -116,6 +117,12 @@ class Syncer:
         self._janitor_done = False
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
+        self._events_up = EventRecorder(
+            upstream, syncer_name=settings.syncer_name, kind_of=self._kind_of
+        )
+        self._events_down = EventRecorder(
+            downstream, syncer_name=settings.syncer_name, kind_of=self._kind_of
+        )
 
         self.guard = DeletionGuard(
             owned_count=self.owned_count,
@@ -215,6 +222,31 @@ class Syncer:
             "requests_downstream": dict(self.downstream.requests_by_verb),
             "requests_upstream": dict(self.upstream.requests_by_verb),
         }
+
+    def describe(self) -> dict[str, list[str]]:
+        """What is being synced: the selected resources of each direction."""
+        return {
+            direction.value: sorted(str(gvr) for gvr in flow.sources)
+            for direction, flow in self.flows.items()
+        }
+
+    def progress(self) -> dict[str, int]:
+        """Counters for a progress line: objects cached on the source side, owned copies,
+        queued keys and writes so far."""
+        cached = sum(
+            len(s.informer.store)
+            for flow in self.flows.values()
+            for s in flow.sources.values()
+            if s.informer is not None
+        )
+        writes = sum(
+            n
+            for rest in (self.downstream, self.upstream)
+            for verb, n in rest.requests_by_verb.items()
+            if verb in ("create", "patch", "update", "delete")
+        )
+        queued = sum(len(q) for name, q in self.queues.items() if name != "status")
+        return {"seen": cached, "owned": self.owned_count(), "queued": queued, "writes": writes}
 
     def _all_informers(self) -> list[EventSource]:
         found: list[EventSource] = list(self._config_informers.values())
@@ -578,6 +610,18 @@ class Syncer:
     def _report_rejected(self, key: ObjectKey, exc: Exception) -> None:
         self._rejected[str(key)] = str(exc)
         self.hooks.object_rejected(key=key, error=exc)
+        recorder = self._events_up if key.gvr in self.flows[Direction.DOWN].sources else None
+        if recorder is None and key.gvr in self.flows[Direction.UP].sources:
+            recorder = self._events_down
+        if recorder is not None:
+            recorder.record(key, exc)
+
+    def _kind_of(self, key: ObjectKey) -> str:
+        for flow in self.flows.values():
+            state = flow.sources.get(key.gvr)
+            if state is not None:
+                return state.info.kind
+        return ""
 
     def _conditions_for(self, name: str) -> list[dict[str, str]]:
         problems = self._config_problems.get(name)

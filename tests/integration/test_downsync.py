@@ -228,6 +228,16 @@ def test_a_downstream_namesake_we_did_not_create_is_left_alone(
     wait_for(lambda: down_rest.get_or_none(CM, ns, "ours"), timeout=30)
     wait_for(lambda: any("theirs" in k for k in running._rejected), timeout=30)
     assert down_rest.get(CM, ns, "theirs")["data"] == {"owner": "someone-else"}
+    # The conflict is an Event on the upstream object, where the mailbox's users look.
+    events = GroupVersionResource("", "v1", "events")
+
+    def conflict_event() -> bool:
+        items, _ = up_rest.list(events, ns)
+        return any(
+            e["reason"] == "SyncConflict" and e["involvedObject"]["name"] == "theirs" for e in items
+        )
+
+    wait_for(conflict_event, timeout=30)
     # Deselecting (deleting the config) deletes what we created, never theirs, never the namespace.
     up_rest.delete(SYNCER_CONFIGS, "", unique_name)
     wait_for(lambda: down_rest.get_or_none(CM, ns, "ours") is None, timeout=30)
