@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from syncpipe.config.settings import Settings
+from syncpipe.model.objects import name_of
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
@@ -421,4 +422,92 @@ def test_the_polling_source_syncs_creates_updates_and_deletes(
         wait_for(lambda: down_rest.get_or_none(CM, ns, "cm") is None, timeout=30)
     finally:
         syncer.stop(timeout=10)
+        up_rest.delete(SYNCER_CONFIGS, "", unique_name)
+
+
+def test_overlapping_configs_removing_one_deselects_only_what_it_alone_selected(
+    running, up_rest, down_rest, unique_name
+):
+    ns = unique_name
+    up_rest.create(NS, "", namespace(ns))
+    for name in ("shared", "only-a", "only-b"):
+        up_rest.create(CM, ns, configmap(ns, name, {"n": name}))
+
+    def names_config(name: str, names: list[str]) -> dict[str, Any]:
+        return syncer_config(
+            name,
+            {
+                "namespacedObjects": [
+                    {
+                        "group": "",
+                        "resource": "configmaps",
+                        "apiVersion": "v1",
+                        "objectsByNamespace": [{"namespace": ns, "names": names}],
+                    }
+                ]
+            },
+        )
+
+    up_rest.create(SYNCER_CONFIGS, "", names_config(f"{unique_name}-a", ["shared", "only-a"]))
+    up_rest.create(SYNCER_CONFIGS, "", names_config(f"{unique_name}-b", ["shared", "only-b"]))
+    for name in ("shared", "only-a", "only-b"):
+        wait_for(lambda name=name: down_rest.get_or_none(CM, ns, name), timeout=30)
+    up_rest.delete(SYNCER_CONFIGS, "", f"{unique_name}-a")
+    wait_for(lambda: down_rest.get_or_none(CM, ns, "only-a") is None, timeout=30)
+    assert down_rest.get_or_none(CM, ns, "shared") is not None
+    assert down_rest.get_or_none(CM, ns, "only-b") is not None
+    assert down_rest.get_or_none(NS, "", ns) is not None
+
+
+def test_a_restarted_syncer_converges_without_recreating_or_rewriting_synced_objects(
+    upstream, downstream, up_rest, down_rest, unique_name
+):
+    ns = unique_name
+    up_rest.create(NS, "", namespace(ns))
+    for i in range(30):
+        up_rest.create(CM, ns, configmap(ns, f"cm{i}", {"i": str(i)}))
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        syncer_config(
+            unique_name,
+            {
+                "namespaceScope": {
+                    "namespaces": [ns],
+                    "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
+                }
+            },
+        ),
+    )
+    first = make_syncer(upstream, downstream, unique_name)
+    first.start()
+    try:
+        wait_for(lambda: down_rest.get_or_none(CM, ns, "cm29"), timeout=30)
+        wait_for(lambda: len(down_rest.list(CM, ns)[0]) >= 31, timeout=30)
+    finally:
+        first.stop(timeout=10)
+    uids = {name_of(o): o["metadata"]["uid"] for o in down_rest.list(CM, ns)[0]}
+    # While it was down: one change, one delete, one new object upstream.
+    up_rest.merge_patch(CM, ns, "cm0", {"data": {"i": "changed"}})
+    up_rest.delete(CM, ns, "cm1")
+    up_rest.create(CM, ns, configmap(ns, "new", {"i": "new"}))
+    second = make_syncer(upstream, downstream, unique_name)
+    second.start()
+    try:
+        wait_for(lambda: second.ready.is_set(), timeout=60)
+        wait_for(lambda: down_rest.get_or_none(CM, ns, "new"), timeout=30)
+        wait_for(lambda: down_rest.get(CM, ns, "cm0")["data"] == {"i": "changed"}, timeout=30)
+        wait_for(lambda: down_rest.get_or_none(CM, ns, "cm1") is None, timeout=30)
+        after = {name_of(o): o["metadata"]["uid"] for o in down_rest.list(CM, ns)[0]}
+        for name, uid in after.items():
+            if name in uids:
+                assert uids[name] == uid, f"{name} was recreated"
+        writes = {
+            verb: n
+            for verb, n in second.downstream.requests_by_verb.items()
+            if verb in ("create", "patch", "update", "delete")
+        }
+        assert writes == {"create": 1, "patch": 1, "delete": 1}
+    finally:
+        second.stop(timeout=10)
         up_rest.delete(SYNCER_CONFIGS, "", unique_name)
