@@ -64,6 +64,39 @@ def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     help="Return downstream .status upstream.",
 )
 @click.option(
+    "--namespace-mapping",
+    default="identity",
+    show_default=True,
+    help="identity, prefix:P, suffix:S, template:{syncer}-{namespace} or hashed:P.",
+)
+@click.option(
+    "--source",
+    "source_mode",
+    type=click.Choice(["watch", "poll"]),
+    default="watch",
+    show_default=True,
+    help="list+watch informers, or polling lists for servers where watch does not work.",
+)
+@click.option("--poll-interval", default=15.0, show_default=True, type=float, help="Seconds.")
+@click.option(
+    "--health-address",
+    default="",
+    help="Serve /healthz, /readyz and /metrics here (e.g. 0.0.0.0:8080); off when empty.",
+)
+@click.option(
+    "--leader-elect/--no-leader-elect",
+    default=False,
+    show_default=True,
+    help="Hold a Lease downstream before writing, so replicas never write at once.",
+)
+@click.option(
+    "--leader-election-namespace",
+    envvar="POD_NAMESPACE",
+    default="default",
+    show_default=True,
+    help="Namespace of the Lease (default: $POD_NAMESPACE, else default).",
+)
+@click.option(
     "--plugins-disable", "disabled", multiple=True, help="Disable a plugin by name (repeatable)."
 )
 @click.option(
@@ -95,6 +128,9 @@ def command(
     namespace_mapping: str,
     source_mode: str,
     poll_interval: float,
+    health_address: str,
+    leader_elect: bool,
+    leader_election_namespace: str,
     disabled: tuple[str, ...],
     plugin_opt: tuple[str, ...],
     confirm_held_deletions: bool,
@@ -141,12 +177,43 @@ def command(
     signal.signal(signal.SIGINT, on_signal)
     log = logging.getLogger("syncpipe")
     log.info("syncpipe %s starting", syncer_name)
+    syncer.register_gauges()
+    elector = None
+    if leader_elect:
+        elector = wiring.leader_elector(syncer, namespace=leader_election_namespace)
+    server = None
+    if health_address:
+        from syncpipe.runtime.health import HealthServer
+
+        def ready() -> bool:
+            return syncer.ready.is_set() and (elector is None or elector.is_leader.is_set())
+
+        server = HealthServer(health_address, ready=ready, alive=syncer.alive)
+        server.start()
+        log.info("health and metrics on %s", health_address)
+    if elector is not None:
+        campaign = threading.Thread(target=elector.wait_until_leader, daemon=True)
+        campaign.start()
+        log.info("leader election: waiting for lease %s/%s", elector.namespace, elector.name)
+        while campaign.is_alive() and not stop.wait(0.5):
+            pass
+        if stop.is_set():
+            elector.stop()
+            if server is not None:
+                server.stop()
+            return
+        threading.Thread(target=elector.keep_renewing, daemon=True).start()
     syncer.start()
     announced = False
     quiet = log_format == "json"
     last_progress = 0.0
+    lost = False
     try:
         while not stop.wait(1.0):
+            if elector is not None and elector.lost.is_set():
+                log.error("leadership lost: stopping so that only the new leader writes")
+                lost = True
+                break
             if announced:
                 continue
             if syncer.ready.is_set():
@@ -173,4 +240,11 @@ def command(
     finally:
         started = time.monotonic()
         syncer.stop()
+        if elector is not None:
+            elector.stop()
+            elector.release()
+        if server is not None:
+            server.stop()
         log.info("stopped in %.1fs", time.monotonic() - started)
+    if lost:
+        sys.exit(1)

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from syncpipe import errors
+from syncpipe.runtime import metrics
 from syncpipe.runtime.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
@@ -78,13 +80,19 @@ class Controller(Generic[K]):
                 self.queue.done(key)
 
     def _process(self, key: K) -> None:
+        started = time.monotonic()
         try:
             self._reconcile(key)
         except Exception as exc:  # noqa: BLE001 - classified below, never kills the worker
             with self._lock:
                 self.failures += 1
+            metrics.ERRORS.labels(self.name, type(exc).__name__).inc()
             self.handle_error(key, exc)
         else:
+            resource = getattr(getattr(key, "gvr", None), "group_resource", "")
+            metrics.RECONCILE_SECONDS.labels(self.name, resource).observe(
+                time.monotonic() - started
+            )
             with self._lock:
                 self.reconciles += 1
                 self._conflicts.pop(key, None)

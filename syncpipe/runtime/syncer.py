@@ -33,7 +33,7 @@ from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import annotations_of, name_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.runtime import ratelimit
+from syncpipe.runtime import metrics, ratelimit
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
 from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
@@ -89,6 +89,8 @@ class Syncer:
             selection=Selection.empty(),
             plugin_settings=settings.plugin_settings,
         )
+        if not pm.has_plugin("syncpipe.metrics"):
+            pm.register(metrics.WriteCounter(), name="syncpipe.metrics")
         self.hooks = manager.Hooks(pm=pm, ctx=ctx, transform_order=settings.transform_order)
         self.hooks.configure()
         mappers = self.hooks.namespace_mappers()
@@ -177,6 +179,34 @@ class Syncer:
             ),
         }
 
+    def register_gauges(self) -> None:
+        """Point the process-wide gauges at this syncer (the one a process runs)."""
+        metrics.gauge(
+            "syncpipe_queue_depth",
+            "Keys waiting in the work queues.",
+            lambda: float(sum(len(q) for q in self.queues.values())),
+        )
+        metrics.gauge(
+            "syncpipe_objects_owned", "Copies this syncer owns.", lambda: float(self.owned_count())
+        )
+        metrics.gauge(
+            "syncpipe_watch_restarts",
+            "Watch restarts (reconnects and relists) over all sources.",
+            lambda: float(self._watch_restarts()),
+        )
+        metrics.gauge(
+            "syncpipe_ready", "1 once the initial sync is done.", lambda: float(self.ready.is_set())
+        )
+
+    def _watch_restarts(self) -> int:
+        total = 0
+        for informer in self._all_informers():
+            reflector = getattr(informer, "reflector", None)
+            if reflector is not None:
+                stats = reflector.statistics()
+                total += stats.restarts + stats.expired
+        return total
+
     @property
     def down_queue(self) -> WorkQueue[ObjectKey]:
         return self.queues["downsync"]
@@ -205,6 +235,10 @@ class Syncer:
         for controller in self.controllers.values():
             controller.stop(timeout=timeout)
         self.hooks.shutdown(self)
+
+    def alive(self) -> bool:
+        """False once the control loop thread died (liveness: restart the process)."""
+        return self._thread is None or self._thread.is_alive() or self._stopping.is_set()
 
     def request_rediscovery(self) -> None:
         self._rediscover = True

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from syncpipe.builtin import ownership
 from syncpipe.clients.connect import ClusterAccess, load_configuration
 from syncpipe.clients.rest import RestClient
 from syncpipe.config.settings import Settings
+from syncpipe.runtime.leader import LeaderElector
 from syncpipe.runtime.syncer import Syncer
 
 
@@ -39,3 +41,9 @@ def build_syncer(
         upstream=RestClient(up, label="upstream"),
         downstream=RestClient(down, label="downstream"),
     )
+
+
+def leader_elector(syncer: Syncer, *, namespace: str) -> LeaderElector:
+    """The elector for ``syncer``: Lease ``syncpipe-<owner label>`` on the downstream side."""
+    name = f"syncpipe-{ownership.owner_label_value(syncer.settings.syncer_name)}"[:63].rstrip("-.")
+    return LeaderElector(syncer.downstream, namespace=namespace, name=name)

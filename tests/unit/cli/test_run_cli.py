@@ -1,0 +1,29 @@
+"""``syncpipe run`` parses every option into its settings (no server needed)."""
+
+import inspect
+
+from click.testing import CliRunner
+
+from syncpipe.cli import run
+from syncpipe.cli.main import cli
+
+
+def test_every_parameter_of_the_run_command_has_an_option():
+    names = {p.name for p in run.command.params}
+    signature = inspect.signature(run.command.callback)
+    assert set(signature.parameters) == names
+
+
+def test_a_missing_kubeconfig_is_a_clear_error_not_a_crash(tmp_path):
+    result = CliRunner().invoke(
+        cli, ["run", "--upstream-kubeconfig", str(tmp_path / "missing"), "--syncer-name", "x"]
+    )
+    assert result.exit_code != 0
+    assert "kubeconfig" in str(result.exception or result.output).lower()
+
+
+def test_plugin_options_are_parsed_per_plugin():
+    assert run._parse_plugin_opts(("team-label.team=blue", "x.k=v=w")) == {
+        "team-label": {"team": "blue"},
+        "x": {"k": "v=w"},
+    }
