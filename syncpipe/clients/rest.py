@@ -61,6 +61,9 @@ class RestClient:
         self._user_agent = f"syncpipe/{syncpipe.__version__}"
         self._lock = threading.Lock()
         self.requests_by_verb: dict[str, int] = {}
+        # Every write names syncpipe as its field manager, so managedFields tell our changes
+        # from another writer's (and a fight can name the other writer).
+        self.field_manager = "syncpipe"
 
     def close(self) -> None:
         self._pool.clear()
@@ -73,6 +76,9 @@ class RestClient:
         if auth and auth.get("value"):
             headers["Authorization"] = str(auth["value"])
         return headers
+
+    def _manager(self) -> dict[str, str]:
+        return {"fieldManager": self.field_manager}
 
     def _count(self, verb: str) -> None:
         with self._lock:
@@ -190,7 +196,9 @@ class RestClient:
 
     def create(self, gvr: GroupVersionResource, namespace: str, body: RawObject) -> RawObject:
         self._count("create")
-        result: RawObject = self.request("POST", collection_path(gvr, namespace), body=body)
+        result: RawObject = self.request(
+            "POST", collection_path(gvr, namespace), body=body, query=self._manager()
+        )
         return result
 
     def replace(
@@ -203,7 +211,7 @@ class RestClient:
     ) -> RawObject:
         self._count("update")
         path = object_path(gvr, namespace, name, subresource)
-        result: RawObject = self.request("PUT", path, body=body)
+        result: RawObject = self.request("PUT", path, body=body, query=self._manager())
         return result
 
     def json_patch(
@@ -216,7 +224,9 @@ class RestClient:
     ) -> RawObject:
         self._count("patch")
         path = object_path(gvr, namespace, name, subresource)
-        result: RawObject = self.request("PATCH", path, body=list(ops), content_type=JSON_PATCH)
+        result: RawObject = self.request(
+            "PATCH", path, body=list(ops), content_type=JSON_PATCH, query=self._manager()
+        )
         return result
 
     def merge_patch(
@@ -229,7 +239,9 @@ class RestClient:
     ) -> RawObject:
         self._count("patch")
         path = object_path(gvr, namespace, name, subresource)
-        result: RawObject = self.request("PATCH", path, body=patch, content_type=MERGE_PATCH)
+        result: RawObject = self.request(
+            "PATCH", path, body=patch, content_type=MERGE_PATCH, query=self._manager()
+        )
         return result
 
     def delete(

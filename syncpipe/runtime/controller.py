@@ -114,7 +114,11 @@ class Controller(Generic[K]):
             self.queue.add_after(key, exc.retry_after)
             return
         if isinstance(exc, errors.RetryableError) and exc.delay is not None:
-            log.info("%s: %s: %s (retry in %.1fs)", self.name, key, exc, exc.delay)
+            if getattr(exc, "managers", None):
+                log.warning("%s: %s", self.name, exc)
+                self._report(key, exc)
+            else:
+                log.info("%s: %s: %s (retry in %.1fs)", self.name, key, exc, exc.delay)
             self.queue.add_after(key, exc.delay)
             return
         if isinstance(exc, errors.TerminalError | errors.ApiInvalid | errors.TransformError):

@@ -33,6 +33,8 @@ def reason_for(exc: Exception) -> str:
         return "SyncDenied"
     if isinstance(exc, errors.DeletionRefused):
         return "DeletionHeld"
+    if getattr(exc, "managers", None):
+        return "FieldFight"
     return "SyncRejected"
 
 

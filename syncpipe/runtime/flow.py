@@ -25,8 +25,10 @@ rename both).
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -87,6 +89,76 @@ class SourceState:
     informer: EventSource | None = None
 
 
+class FieldFight(errors.RetryableError):
+    """Another writer keeps changing fields this syncer owns on a copy: back off and say who."""
+
+    def __init__(self, message: str, *, delay: float, managers: tuple[str, ...]) -> None:
+        self.managers = managers
+        super().__init__(message, delay=delay)
+
+
+# A copy patched this many times within the window is being fought over.
+FIGHT_PATCHES = 5
+FIGHT_WINDOW_SECONDS = 60.0
+# Backoff while fighting: doubling from the first delay up to the cap, so a fight costs at most
+# a write every few minutes instead of a hot loop.
+FIGHT_FIRST_DELAY = 5.0
+FIGHT_MAX_DELAY = 300.0
+
+
+class FightGuard:
+    """Counts our patches per copy; past the threshold each further patch waits longer."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._patches: dict[ObjectKey, collections.deque[float]] = {}
+        self._fights: dict[ObjectKey, int] = {}
+        self._next_allowed: dict[ObjectKey, float] = {}
+
+    def check(self, key: ObjectKey, live: RawObject) -> None:
+        """Raise ``FieldFight`` when ``key`` may not be patched yet; else record the patch."""
+        now = self._clock()
+        with self._lock:
+            times = self._patches.setdefault(key, collections.deque())
+            while times and now - times[0] > FIGHT_WINDOW_SECONDS:
+                times.popleft()
+            calm_since = self._next_allowed.get(key, 0.0)
+            if not times and now - calm_since > FIGHT_WINDOW_SECONDS:
+                self._fights.pop(key, None)  # a quiet window after the last backoff: forgiven
+            waiting = self._next_allowed.get(key, 0.0) - now
+            if waiting > 0:
+                raise FieldFight(
+                    f"{key}: still backing off from a field fight", delay=waiting, managers=()
+                )
+            if len(times) >= FIGHT_PATCHES:
+                count = self._fights.get(key, 0) + 1
+                self._fights[key] = count
+                delay = min(FIGHT_FIRST_DELAY * 2 ** (count - 1), FIGHT_MAX_DELAY)
+                self._next_allowed[key] = now + delay
+                times.clear()
+                managers = other_managers(live)
+                raise FieldFight(
+                    f"{key} was changed back {FIGHT_PATCHES} times within "
+                    f"{FIGHT_WINDOW_SECONDS:.0f}s; fields syncpipe owns are being fought over by "
+                    f"{', '.join(managers) or 'an unknown writer'}; backing off {delay:.0f}s",
+                    delay=delay,
+                    managers=managers,
+                )
+            times.append(now)
+
+
+def other_managers(live: RawObject) -> tuple[str, ...]:
+    """Field managers of ``live`` other than syncpipe (from ``metadata.managedFields``)."""
+    entries = meta(live).get("managedFields") or ()
+    names = {
+        str(e.get("manager"))
+        for e in entries
+        if isinstance(e, dict) and e.get("manager") and e.get("manager") != "syncpipe"
+    }
+    return tuple(sorted(names))
+
+
 def source_locator(key: ObjectKey) -> str:
     """The ``syncpipe.io/source`` value: ``<resource>.<group>/<namespace>/<name>``."""
     return f"{key.gvr.group_resource}/{key.namespace}/{key.name}"
@@ -143,6 +215,7 @@ class Flow:
     _target_of: dict[ObjectKey, ObjectKey] = attrs.field(factory=dict)
     _inferred_deletes: set[ObjectKey] = attrs.field(factory=set)
     _verified_namespaces: set[str] = attrs.field(factory=set)
+    fights: FightGuard = attrs.field(factory=FightGuard)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     @property
@@ -235,6 +308,7 @@ class Flow:
             return
         action = planner.plan(side=self.target_side, key=target, desired=desired, live=live)
         if action is not None:
+            self.fights.check(target, live)
             self._apply(action)
         self._upsync_status(target, source_obj, live if action is None else None, target_info)
 

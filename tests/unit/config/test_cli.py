@@ -125,14 +125,16 @@ def test_validate_needs_a_file():
     assert result.exit_code == 2
 
 
-def test_crds_prints_both_crds_as_yaml_documents():
+def test_crds_prints_every_crd_as_yaml_documents():
     result = run("crds")
     assert result.exit_code == 0
     docs = list(yaml.safe_load_all(result.output))
-    assert [d["kind"] for d in docs] == ["CustomResourceDefinition"] * 2
+    assert [d["kind"] for d in docs] == ["CustomResourceDefinition"] * 4
     assert [d["metadata"]["name"] for d in docs] == [
         "syncerconfigs.edge.kubestellar.io",
         "edgesyncconfigs.edge.kubestellar.io",
+        "objectcarriers.carrier.syncpipe.io",
+        "clusterobjectcarriers.carrier.syncpipe.io",
     ]
 
 
