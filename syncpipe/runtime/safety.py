@@ -5,7 +5,10 @@ a SyncerConfig stopped selecting it. It is *inferred* when a relist merely no lo
 object: an upstream list that suddenly comes back empty (RBAC revoked, wrong workspace, a
 restored etcd) would otherwise wipe the edge cluster. Inferred deletions beyond a fraction of
 the owned objects within one window are refused (``DeletionRefused``), logged loudly and
-retried later; ``--confirm-held-deletions`` lets them through.
+retried later. Once tripped the breaker stays tripped for this process: held deletions are
+re-examined (an object that reappears upstream is simply no longer deleted) but not carried
+out until an operator restarts the syncer with ``--confirm-held-deletions``. The SyncerConfig
+condition ``DeletionsHeld`` says how many are waiting.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ class DeletionGuard:
         self._window_start = clock()
         self._inferred_in_window = 0
         self.held: set[Hashable] = set()
+        self.tripped = False
 
     def check(self, key: Hashable, *, inferred: bool) -> None:
         """Return if ``key`` may be deleted now; raise ``RetryableError`` to hold it."""
@@ -57,7 +61,8 @@ class DeletionGuard:
                 self._window_start = now
                 self._inferred_in_window = 0
             limit = max(self._min_held, int(self._owned_count() * self._max_fraction))
-            if self._inferred_in_window >= limit:
+            if self.tripped or self._inferred_in_window >= limit:
+                self.tripped = True
                 if key not in self.held:
                     log.error(
                         "deletion circuit breaker: holding the deletion of %s: %d deletions "

@@ -669,6 +669,16 @@ class Syncer:
         else:
             ready = ("True", "Syncing", "")
         conditions = [dict(zip(("status", "reason", "message"), ready, strict=True), type="Ready")]
+        if self.guard.tripped:
+            conditions.append(
+                {
+                    "type": "DeletionsHeld",
+                    "status": "True",
+                    "reason": "CircuitBreakerTripped",
+                    "message": f"{len(self.guard.held)} deletions inferred from relists are held; "
+                    "restart with --confirm-held-deletions to let them through",
+                }
+            )
         if self._missing_apis:
             missing = "; ".join(sorted(self._missing_apis))
             conditions.append(

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from syncpipe.config.settings import Settings
+from syncpipe.model.events import Direction
 from syncpipe.model.objects import name_of
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime import wiring
@@ -511,3 +512,38 @@ def test_a_restarted_syncer_converges_without_recreating_or_rewriting_synced_obj
     finally:
         second.stop(timeout=10)
         up_rest.delete(SYNCER_CONFIGS, "", unique_name)
+
+
+def test_an_upstream_view_that_suddenly_lists_empty_deletes_nothing_beyond_the_breaker(
+    running, up_rest, down_rest, unique_name
+):
+    ns = unique_name
+    up_rest.create(NS, "", namespace(ns))
+    for i in range(40):
+        up_rest.create(CM, ns, configmap(ns, f"cm{i}", {"i": str(i)}))
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        syncer_config(
+            unique_name,
+            {
+                "namespaceScope": {
+                    "namespaces": [ns],
+                    "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
+                }
+            },
+        ),
+    )
+    wait_for(lambda: len(down_rest.list(CM, ns)[0]) >= 41, timeout=60)
+    wait_for(lambda: running.ready.is_set(), timeout=30)
+    # A relist that suddenly comes back empty (as after a revoked RBAC grant or a wrong
+    # workspace): the cache is replaced by nothing, every object looks deleted.
+    source = running.flows[Direction.DOWN].sources[CM]
+    assert source.informer is not None
+    source.informer.store.replace([], source.informer.store.resource_version)
+    wait_for(lambda: running.guard.tripped, timeout=30)
+    threading.Event().wait(3.0)
+    remaining = [o for o in down_rest.list(CM, ns)[0] if o["metadata"]["name"].startswith("cm")]
+    # Only the breaker's allowance (20 % of the owned copies, at least 5) went.
+    assert len(remaining) >= 40 - max(5, int(0.2 * 41)) - 1
+    assert len(remaining) < 40

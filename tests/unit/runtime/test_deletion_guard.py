@@ -1,0 +1,53 @@
+"""The deletion circuit breaker holds inferred deletions past its threshold, and stays tripped."""
+
+import pytest
+
+from syncpipe import errors
+from syncpipe.runtime.safety import DeletionGuard
+
+
+def guard(owned: int = 100, **kw) -> DeletionGuard:
+    clock = iter(range(10_000))
+    return DeletionGuard(
+        owned_count=lambda: owned,
+        max_fraction=0.2,
+        min_held=5,
+        window=300.0,
+        clock=lambda: float(next(clock)),
+        **kw,
+    )
+
+
+def test_explicit_deletions_always_pass():
+    g = guard()
+    for i in range(500):
+        g.check(i, inferred=False)
+    assert not g.tripped
+
+
+def test_inferred_deletions_beyond_the_fraction_are_held_and_the_breaker_stays_tripped():
+    g = guard(owned=100)
+    for i in range(20):
+        g.check(i, inferred=True)
+    with pytest.raises(errors.RetryableError):
+        g.check(20, inferred=True)
+    assert g.tripped
+    assert g.held == {20}
+    with pytest.raises(errors.RetryableError):
+        g.check(21, inferred=True)
+    g.check(22, inferred=False)  # an explicit deletion still goes through
+
+
+def test_a_small_fleet_gets_the_minimum_allowance():
+    g = guard(owned=3)
+    for i in range(5):
+        g.check(i, inferred=True)
+    with pytest.raises(errors.RetryableError):
+        g.check(5, inferred=True)
+
+
+def test_confirmation_lets_held_deletions_through():
+    g = guard(owned=10, confirmed=True)
+    for i in range(50):
+        g.check(i, inferred=True)
+    assert not g.tripped
