@@ -133,9 +133,39 @@ def _list_fields(value: list[Any]) -> FieldNode:
     return LEAF
 
 
+# Annotations of one object may total 256 KiB; the record must leave room for the user's own
+# (a large CRD's schema would otherwise produce a record of hundreds of KiB and the write would
+# be rejected). Past this size the record is coarsened: deeper subtrees are owned as a whole.
+MAX_RECORD_BYTES: Final = 16 * 1024
+
+
 def encode(fields: FieldSet) -> str:
-    """The annotation value for a field set: compact JSON with sorted keys (deterministic)."""
-    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode()
+    """The annotation value for a field set: compact JSON with sorted keys (deterministic).
+
+    A record over ``MAX_RECORD_BYTES`` is coarsened level by level (subtrees below depth 4,
+    then 3, 2, 1 become single owned leaves) until it fits. A coarse record still removes a
+    dropped subtree as a whole; it only loses the removal of single fields deep inside it.
+    """
+    text = orjson.dumps(fields, option=orjson.OPT_SORT_KEYS).decode()
+    depth = 4
+    while len(text) > MAX_RECORD_BYTES and depth > 0:
+        coarse = _coarsen(fields, depth)
+        text = orjson.dumps(coarse, option=orjson.OPT_SORT_KEYS).decode()
+        depth -= 1
+    return text
+
+
+def _coarsen(node: Any, depth: int) -> Any:
+    """``node`` with every container below ``depth`` levels replaced by :data:`LEAF`."""
+    if type(node) is dict:
+        if depth == 0:
+            return LEAF
+        return {k: _coarsen(v, depth - 1) for k, v in node.items()}
+    if type(node) is list:
+        if depth == 0:
+            return LEAF
+        return [_coarsen(v, depth - 1) for v in node]
+    return node
 
 
 def decode(text: object) -> FieldSet | None:

@@ -127,3 +127,22 @@ def test_owned_fields_of_reads_the_annotation() -> None:
 )
 def test_owned_fields_of_an_object_without_a_valid_record_is_none(live: dict[str, Any]) -> None:
     assert lastapplied.owned_fields_of(live) is None
+
+
+def test_a_huge_object_gets_a_coarse_record_that_still_fits_an_annotation():
+    schema = {
+        f"field{i}": {
+            "type": "object",
+            "properties": {f"p{j}": {"type": "string"} for j in range(40)},
+        }
+        for i in range(200)
+    }
+    crd = {
+        "metadata": {"name": "big"},
+        "spec": {"versions": [{"schema": {"openAPIV3Schema": {"properties": schema}}}]},
+    }
+    text = lastapplied.record_of(crd)
+    assert len(text) <= lastapplied.MAX_RECORD_BYTES
+    decoded = lastapplied.decode(text)
+    assert decoded is not None
+    assert decoded["metadata"] == {"name": 0}
