@@ -135,5 +135,9 @@ class SelectionConflict(TerminalError):
     """The same object is selected for downsync and for upsync."""
 
 
+class BootstrapError(SyncpipeError):
+    """``syncer-gen`` could not finish, e.g. no token controller filled the token Secret."""
+
+
 class SnapshotFormatError(SyncpipeError):
     """An unreadable snapshot, or one of an unsupported format version."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import click
 
@@ -17,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "syncpipe.cli.demo",
     "dev": "syncpipe.cli.dev",
     "run": "syncpipe.cli.run",
+    "syncer-gen": "syncpipe.cli.syncergen",
 }
 
 
@@ -41,4 +44,6 @@ def cli() -> None:
 
 
 def main() -> None:
-    cli()
+    """Run the CLI; as ``kubectl-syncpipe`` (a kubectl plugin) it calls itself so in help."""
+    program = os.path.basename(sys.argv[0]) if sys.argv else ""
+    cli(prog_name="kubectl syncpipe" if program == "kubectl-syncpipe" else None)

@@ -78,7 +78,6 @@ def test_objects_come_in_apply_order():
         "ClusterRoleBinding",
         "Deployment",
     ]
-    assert tuple(kinds) == manifest.KIND_ORDER
 
 
 def test_rendering_is_deterministic_and_starts_with_a_comment():
@@ -106,8 +105,9 @@ def test_everything_is_named_after_the_syncer_id_in_its_namespace():
 def test_the_secret_holds_the_upstream_kubeconfig_unchanged():
     secret = documents(manifest.render(spec()))[2]
     assert secret["type"] == "Opaque"
-    assert secret["stringData"]["kubeconfig"] == kubeconfig_text()
-    loaded = yaml.safe_load(secret["stringData"]["kubeconfig"])
+    stored = base64.b64decode(secret["data"]["kubeconfig"]).decode()
+    assert stored == kubeconfig_text()
+    loaded = yaml.safe_load(stored)
     assert loaded["clusters"][0]["cluster"]["server"].endswith("/clusters/root:abc")
 
 
@@ -146,6 +146,8 @@ def test_the_deployment_runs_the_syncer_hardened_with_probes():
         "hashed",
     ]
     assert "--downstream-kubeconfig" not in container["args"]
+    assert "--leader-elect" not in container["args"]
+    assert "env" not in container
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["ports"][0]["containerPort"] == 8080
@@ -170,7 +172,54 @@ def test_without_namespace_mapping_the_flag_is_not_passed():
     assert "--namespace-mapping" not in manifest.syncer_args(spec())
 
 
+def test_kinds_follow_the_apply_order():
+    assert tuple(k for k in manifest.KIND_ORDER if not k.startswith("Role")) == (
+        "Namespace",
+        "ServiceAccount",
+        "Secret",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+    )
+
+
 @pytest.mark.parametrize("replicas", [-1, 2])
-def test_replicas_are_zero_or_one(replicas):
+def test_without_leader_election_replicas_are_zero_or_one(replicas):
     with pytest.raises(ValueError, match="replicas"):
         spec(replicas=replicas)
+
+
+def test_more_replicas_run_with_leader_election_on_their_own_lease():
+    docs = documents(manifest.render(spec(replicas=3, leader_election=True)))
+    assert [d["kind"] for d in docs] == list(manifest.KIND_ORDER)
+    role, binding, deployment = docs[5], docs[6], docs[7]
+    assert role["metadata"]["namespace"] == SYNCER_ID
+    assert role["rules"] == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["syncpipe-edge1"],
+            "verbs": ["get", "update"],
+        },
+    ]
+    assert binding["roleRef"]["kind"] == "Role"
+    assert binding["subjects"][0]["name"] == SYNCER_ID
+    assert deployment["spec"]["replicas"] == 3
+    assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert "--leader-elect" in container["args"]
+    assert container["env"] == [
+        {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}
+    ]
+
+
+def test_the_lease_name_is_the_one_syncpipe_run_holds():
+    from types import SimpleNamespace
+
+    from syncpipe.runtime import wiring
+
+    for name in ("edge1", "a" * 70, "Edge_1.x"):
+        fake_syncer = SimpleNamespace(settings=SimpleNamespace(syncer_name=name), downstream=None)
+        elector = wiring.leader_elector(fake_syncer, namespace="ns")
+        assert manifest.lease_name(name) == elector.name

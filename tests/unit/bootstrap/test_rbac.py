@@ -283,3 +283,72 @@ def test_group_resource_parses_the_flag(text, expected):
 def test_group_resource_rejects_garbage(text):
     with pytest.raises(ValueError, match="GROUP/RESOURCE"):
         GroupResource.parse(text)
+
+
+def test_events_may_be_created_on_both_sides_but_never_read_or_changed():
+    up = rbac.upstream_rules(needs(WORKLOAD), served=SERVED)
+    down = rbac.downstream_rules(needs(WORKLOAD))
+    for rules in (up, down):
+        assert allowed(rules, "create", "", "events")
+        assert not allowed(rules, "list", "", "events")
+        assert not allowed(rules, "delete", "", "events")
+
+
+def test_no_rule_is_granted_twice():
+    found = needs(WORKLOAD, extra=[GroupResource("apps", "replicasets")])
+    for rules in (
+        rbac.upstream_rules(found, served=SERVED, custom_resources=CUSTOM),
+        rbac.upstream_rules(found, served=SERVED, custom_resources=CUSTOM, read_all=True),
+        rbac.downstream_rules(found),
+    ):
+        dicts = [repr(d) for d in as_dicts(rules)]
+        assert len(set(dicts)) == len(dicts)
+
+
+def test_conversions_grant_the_live_resource_downstream_only():
+    config = parse_edge_sync_config(
+        {
+            "apiVersion": "edge.kubestellar.io/v2alpha1",
+            "kind": "EdgeSyncConfig",
+            "metadata": {"name": "renature"},
+            "spec": {
+                "downSyncedResources": [
+                    {
+                        "group": CHEESE,
+                        "version": "v1",
+                        "kind": "Cheddar",
+                        "name": "*",
+                        "namespace": "a",
+                    },
+                ],
+                "conversions": [
+                    {
+                        "upstream": {"group": CHEESE, "kind": "Cheddar", "name": "*"},
+                        "downstream": {"group": CHEESE, "kind": "Gouda", "name": "*"},
+                    }
+                ],
+            },
+        }
+    )
+    found = needs(config)
+    assert dict(found.renatured) == {GroupResource(CHEESE, "goudas"): {"EdgeSyncConfig/renature"}}
+    down = rbac.downstream_rules(found)
+    assert allowed(down, "create", CHEESE, "goudas")
+    up = rbac.upstream_rules(found, served=SERVED)
+    assert not allowed(up, "get", CHEESE, "goudas")
+    assert allowed(up, "get", CHEESE, "cheddars")
+
+
+def test_carriers_and_emptiness_are_noticed():
+    assert needs().is_empty
+    carriers = syncer_config(
+        "carried",
+        {
+            "namespaceScope": {
+                "namespaces": ["a"],
+                "resources": [resource("carrier.syncpipe.io", "objectcarriers")],
+            }
+        },
+    )
+    assert needs(carriers).carries_objects
+    assert not needs(WORKLOAD).carries_objects
