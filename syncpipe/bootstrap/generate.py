@@ -135,6 +135,8 @@ def generate(
 
     for name, outcome in upstream.ensure_crds(rest, timeout=options.timeout):
         _say(report, outcome, f'CRD "{name}"')
+    outcome = upstream.ensure_default_edge_sync_config(rest, options.name)
+    _say(report, outcome, f'EdgeSyncConfig "{options.name}" (empty: selects nothing)')
     selection = current_selection(rest, report)
     served = discovery.discover(rest).resources
     needs = rbac.needs_of(selection, served=served, extra_upsync=options.upsync_resources)

@@ -330,3 +330,27 @@ def custom_resources(rest: RestClient) -> set[rbac.GroupResource]:
         rbac.GroupResource(str(item["spec"]["group"]), str(item["spec"]["names"]["plural"]))
         for item in items
     }
+
+
+EDGE_SYNC_CONFIGS = GroupVersionResource("edge.kubestellar.io", "v2alpha1", "edgesyncconfigs")
+
+
+def ensure_default_edge_sync_config(rest: RestClient, name: str) -> Outcome:
+    """An empty EdgeSyncConfig named after the syncer, as KubeStellar's syncer-gen leaves one.
+
+    It selects nothing (the merge of every config makes it harmless) but tools and tests that
+    look for the syncer's registration by it find it.
+    """
+    if rest.get_or_none(EDGE_SYNC_CONFIGS, "", name) is not None:
+        return Outcome.UNCHANGED
+    body = {
+        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "kind": "EdgeSyncConfig",
+        "metadata": {"name": name},
+        "spec": {},
+    }
+    try:
+        rest.create(EDGE_SYNC_CONFIGS, "", body)
+    except errors.ApiAlreadyExists:
+        return Outcome.UNCHANGED
+    return Outcome.CREATED

@@ -247,6 +247,9 @@ def test_syncer_gen_creates_the_upstream_identity_and_fills_the_token(
         assert line in registered.output
     assert "why: downsync: read (SyncerConfig/" in registered.output
     assert "kubectl apply -f" in registered.output
+    # Like KubeStellar's syncer-gen, it leaves an empty EdgeSyncConfig named after the syncer.
+    esc = GroupVersionResource("edge.kubestellar.io", "v2alpha1", "edgesyncconfigs")
+    assert up_rest.get(esc, "", registered.name)["spec"] in ({}, None)
 
 
 def test_manifest_objects_come_in_order(registered):
