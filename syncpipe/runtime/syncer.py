@@ -66,6 +66,23 @@ def _now_rfc3339() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@attrs.frozen
+class _Index:
+    """One side's discovery, indexed for the per-object lookups."""
+
+    by_kind: dict[tuple[str, str, str], ResourceInfo]
+    by_gvr: dict[GroupVersionResource, ResourceInfo]
+    preferred: dict[str, str]
+
+    @classmethod
+    def of(cls, result: discovery.DiscoveryResult) -> _Index:
+        return cls(
+            by_kind={(i.gvr.group, i.gvr.version, i.kind): i for i in result.resources},
+            by_gvr={i.gvr: i for i in result.resources},
+            preferred=dict(result.preferred_versions),
+        )
+
+
 class Syncer:
     """One syncer between an upstream (mailbox) and a downstream (edge) API server."""
 
@@ -114,6 +131,8 @@ class Syncer:
         self._stopping = threading.Event()
         self._rediscover = True
         self._discovery: dict[Side, discovery.DiscoveryResult] = {}
+        # Lookups by kind and by GVR on the per-object path: built once per discovery refresh.
+        self._indexes: dict[Side, _Index] = {}
         self._last_discovery = 0.0
         self._last_heartbeat = 0.0
         self._janitor_done = False
@@ -293,11 +312,14 @@ class Syncer:
     # -- TargetResolver ------------------------------------------------------------------------
 
     def target_info(self, direction: Direction, api_version: str, kind: str) -> ResourceInfo | None:
-        result = self._discovery.get(direction.target)
-        if result is None:
+        index = self._indexes.get(direction.target)
+        if index is None:
             return None
         group, _, version = api_version.rpartition("/")
-        found = result.find_kind(group, kind, version) or result.find_kind(group, kind)
+        found = index.by_kind.get((group, version, kind))
+        if found is None:
+            preferred = index.preferred.get(group, "")
+            found = index.by_kind.get((group, preferred, kind))
         if found is None:
             self._missing_apis.add(
                 f"{kind}.{group or 'core'}/{version} on {direction.target.value}"
@@ -307,8 +329,8 @@ class Syncer:
     def target_info_by_gvr(
         self, direction: Direction, gvr: GroupVersionResource
     ) -> ResourceInfo | None:
-        result = self._discovery.get(direction.target)
-        return None if result is None else result.by_gvr().get(gvr)
+        index = self._indexes.get(direction.target)
+        return None if index is None else index.by_gvr.get(gvr)
 
     def target_informer(self, direction: Direction, info: ResourceInfo) -> EventSource:
         with self._targets_lock:
@@ -345,6 +367,7 @@ class Syncer:
                 Side.UPSTREAM: discovery.discover(self.upstream),
                 Side.DOWNSTREAM: discovery.discover(self.downstream),
             }
+            self._indexes = {side: _Index.of(result) for side, result in self._discovery.items()}
             self._last_discovery = now
             self._missing_apis.clear()
             self._ensure_config_informers()
