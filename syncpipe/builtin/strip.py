@@ -4,11 +4,13 @@ Stripped everywhere: identity and bookkeeping the server owns (uid, resourceVers
 generation, creationTimestamp, managedFields, selfLink, deletion fields), ownerReferences (their
 UIDs name objects on the *other* side: the target's garbage collector would delete the copy)
 and ``status`` (it flows the other way, through status return). Per kind, fields the server
-allocates: a Service's cluster IPs (unless headless), a ServiceAccount's token secret list,
-a Pod's node, a Job's generated selector.
+allocates: a Service's cluster IPs (unless headless) and node ports, a ServiceAccount's token
+secret list, a Pod's node, a Job's generated selector, the rules of an aggregated ClusterRole.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from syncpipe.hooks import hookimpl
 from syncpipe.hooks.context import SyncContext
@@ -49,9 +51,11 @@ def _strip_kind_specific(obj: RawObject) -> RawObject:
     api_version = obj.get("apiVersion")
     spec = obj.get("spec")
     if kind == "Service" and api_version == "v1" and isinstance(spec, dict):
-        if spec.get("clusterIP") not in (None, "None"):
-            spec = {k: v for k, v in spec.items() if k not in ("clusterIP", "clusterIPs")}
-            return {**obj, "spec": spec}
+        return {**obj, "spec": _strip_service_allocations(spec)}
+    if kind == "ClusterRole" and "aggregationRule" in obj and "rules" in obj:
+        # The aggregation controller of each cluster computes ``rules`` from the labels of the
+        # ClusterRoles there; copying the upstream result would fight the downstream one.
+        return {k: v for k, v in obj.items() if k != "rules"}
     elif kind == "ServiceAccount" and api_version == "v1" and "secrets" in obj:
         return {k: v for k, v in obj.items() if k != "secrets"}
     elif kind == "Pod" and api_version == "v1" and isinstance(spec, dict) and "nodeName" in spec:
@@ -65,6 +69,22 @@ def _strip_kind_specific(obj: RawObject) -> RawObject:
     ):
         return _strip_job_selector(obj, spec)
     return obj
+
+
+def _strip_service_allocations(spec: dict[str, Any]) -> dict[str, Any]:
+    """A Service spec without what the source server allocated: cluster IPs (unless headless)
+    and node ports (the target cluster allocates its own; copied ones may collide there)."""
+    drop = {"healthCheckNodePort"}
+    if spec.get("clusterIP") not in (None, "None"):
+        drop |= {"clusterIP", "clusterIPs"}
+    new_spec = {k: v for k, v in spec.items() if k not in drop}
+    ports = spec.get("ports")
+    if isinstance(ports, list) and any(isinstance(p, dict) and "nodePort" in p for p in ports):
+        new_spec["ports"] = [
+            {k: v for k, v in p.items() if k != "nodePort"} if isinstance(p, dict) else p
+            for p in ports
+        ]
+    return new_spec
 
 
 def _strip_job_selector(obj: RawObject, spec: dict[str, object]) -> RawObject:
