@@ -1,7 +1,8 @@
 """Selection by the merged SyncerConfigs: the built-in opinion of ``syncpipe_select``.
 
 Also vetoes what must never be copied whatever a config says: ServiceAccount token Secrets
-(each server mints its own) and objects being deleted.
+(each server mints its own), the ``default`` ServiceAccount and ``kube-root-ca.crt`` ConfigMap
+every namespace gets from its own cluster, and objects being deleted.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject, meta
 
 NEVER_COPIED_SECRET_TYPES = frozenset({"kubernetes.io/service-account-token"})
+# What every cluster creates in every namespace by itself: copying it would only collide with
+# the target's own (and be reported as a conflict in every selected namespace).
+PER_NAMESPACE_BOILERPLATE = frozenset(
+    {("serviceaccounts", "default"), ("configmaps", "kube-root-ca.crt")}
+)
 
 
 @hookimpl
@@ -20,6 +26,8 @@ def syncpipe_select(
     key: ObjectKey, obj: RawObject, direction: Direction, ctx: SyncContext
 ) -> bool | None:
     if obj.get("type") in NEVER_COPIED_SECRET_TYPES and key.gvr.resource == "secrets":
+        return False
+    if key.gvr.group == "" and (key.gvr.resource, key.name) in PER_NAMESPACE_BOILERPLATE:
         return False
     if meta(obj).get("deletionTimestamp"):
         return False
@@ -30,8 +38,7 @@ def syncpipe_select(
     if direction is Direction.DOWN:
         return bool(selection.downsync_reasons(key.gvr, key.namespace, key.name, kind=kind))
     namespaced = ctx.resource.namespaced if ctx.resource is not None else bool(key.namespace)
-    return bool(
-        selection.upsync_reasons(
-            key.gvr.group, key.gvr.resource, key.namespace, key.name, namespaced
-        )
+    reasons = selection.upsync_reasons(
+        key.gvr.group, key.gvr.resource, key.namespace, key.name, namespaced, kind=kind
     )
+    return bool(reasons)

@@ -118,7 +118,7 @@ class Controller(Generic[K]):
                 log.warning("%s: %s", self.name, exc)
                 self._report(key, exc)
             else:
-                log.info("%s: %s: %s (retry in %.1fs)", self.name, key, exc, exc.delay)
+                log.debug("%s: %s: %s (retry in %.2fs)", self.name, key, exc, exc.delay)
             self.queue.add_after(key, exc.delay)
             return
         if isinstance(exc, errors.TerminalError | errors.ApiInvalid | errors.TransformError):

@@ -42,7 +42,7 @@ from syncpipe.hooks.manager import Hooks
 from syncpipe.model.actions import Action, Create, Patch
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
-from syncpipe.model.objects import RawObject, annotations_of, meta
+from syncpipe.model.objects import RawObject, annotations_of, meta, resource_version_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.sink import planner
@@ -54,7 +54,9 @@ RETURN_STATUS_ANNOTATION = "edge.kubestellar.io/return-status"
 # A create that needs an API not yet served on the target side is retried this soon.
 WAIT_FOR_API_SECONDS = 1.0
 # Caches that have not finished their first list yet are waited for this long per retry.
-WAIT_FOR_CACHE_SECONDS = 0.5
+WAIT_FOR_CACHE_SECONDS = 0.05
+# A namespace ensured within this many seconds is not created again by another worker.
+NAMESPACE_RECHECK_SECONDS = 5.0
 
 
 class Writer(Protocol):
@@ -107,7 +109,12 @@ FIGHT_MAX_DELAY = 300.0
 
 
 class FightGuard:
-    """Counts our patches per copy; past the threshold each further patch waits longer."""
+    """Counts our patches per copy; past the threshold each further patch waits longer.
+
+    Only patches that put back the *same* desired state count: a new version of the source
+    object (its resourceVersion changed) is a legitimate update, not a fight, and resets the
+    count. What is left is a copy changed away from one desired state again and again.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -115,11 +122,17 @@ class FightGuard:
         self._patches: dict[ObjectKey, collections.deque[float]] = {}
         self._fights: dict[ObjectKey, int] = {}
         self._next_allowed: dict[ObjectKey, float] = {}
+        self._source_version: dict[ObjectKey, str] = {}
 
-    def check(self, key: ObjectKey, live: RawObject) -> None:
+    def check(self, key: ObjectKey, live: RawObject, source_version: str = "") -> None:
         """Raise ``FieldFight`` when ``key`` may not be patched yet; else record the patch."""
         now = self._clock()
         with self._lock:
+            if self._source_version.get(key) != source_version:
+                self._source_version[key] = source_version
+                self._patches.pop(key, None)
+                self._fights.pop(key, None)
+                self._next_allowed.pop(key, None)
             times = self._patches.setdefault(key, collections.deque())
             while times and now - times[0] > FIGHT_WINDOW_SECONDS:
                 times.popleft()
@@ -157,6 +170,9 @@ def other_managers(live: RawObject) -> tuple[str, ...]:
         if isinstance(e, dict) and e.get("manager") and e.get("manager") != "syncpipe"
     }
     return tuple(sorted(names))
+
+
+_NOT_TRACKED: Any = object()  # ``Flow._apply``'s "this write is not remembered" marker
 
 
 def source_locator(key: ObjectKey) -> str:
@@ -211,10 +227,19 @@ class Flow:
     resolver: TargetResolver
     guard: DeletionGuard
     on_missing_api: Callable[[], None] = lambda: None
+    # Whether a namespace exists on the source side (None: not known yet). Consulted before a
+    # copied Namespace is deleted, also when namespaces are no longer selected at all.
+    source_namespace_exists: Callable[[str], bool | None] = lambda _name: None
     sources: dict[GroupVersionResource, SourceState] = attrs.field(factory=dict)
     _target_of: dict[ObjectKey, ObjectKey] = attrs.field(factory=dict)
     _inferred_deletes: set[ObjectKey] = attrs.field(factory=set)
     _verified_namespaces: set[str] = attrs.field(factory=set)
+    # Namespaces this flow made sure exist, and when: workers that all found one missing at
+    # once create it once; one found missing again later (someone deleted it) is created anew.
+    _created_namespaces: dict[str, float] = attrs.field(factory=dict)
+    _namespace_locks: dict[str, threading.Lock] = attrs.field(factory=dict)
+    # Per copy: (resourceVersion our last write replaced, what the server returned).
+    _written: dict[ObjectKey, tuple[str | None, RawObject | None]] = attrs.field(factory=dict)
     fights: FightGuard = attrs.field(factory=FightGuard)
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
 
@@ -296,7 +321,7 @@ class Flow:
         informer = self.resolver.target_informer(self.direction, target_info)
         if not informer.has_synced():
             raise errors.RetryableError("target cache not synced yet", delay=WAIT_FOR_CACHE_SECONDS)
-        live = informer.store.get(target)
+        live = self._fresh_live(target, informer.store.get(target))
         if desired is None:
             self._maybe_delete(key, target, source_obj, live)
             return
@@ -308,8 +333,8 @@ class Flow:
             return
         action = planner.plan(side=self.target_side, key=target, desired=desired, live=live)
         if action is not None:
-            self.fights.check(target, live)
-            self._apply(action)
+            self.fights.check(target, live, resource_version_of(source_obj or {}))
+            self._apply(action, before=live)
         self._upsync_status(target, source_obj, live if action is None else None, target_info)
 
     def _is_our_downsynced_copy(self, obj: RawObject) -> bool:
@@ -356,8 +381,10 @@ class Flow:
             return
         if not self.upsync and not ownership.overwrite_enabled(live):
             return  # "create once, never delete"
-        if target.gvr == NAMESPACE_GVR and source_obj is not None:
-            return  # de-selected, but the source Namespace exists: keep it
+        if target.gvr == NAMESPACE_GVR and (
+            source_obj is not None or self.source_namespace_exists(key.name) is not False
+        ):
+            return  # de-selected, but the source Namespace exists (or may): keep it
         with self._lock:
             inferred = key in self._inferred_deletes
         self.guard.check(key, inferred=inferred)
@@ -365,7 +392,7 @@ class Flow:
         if action is not None:
             log.info("%s: deleting %s (source %s)", self.direction.value, target, key)
             try:
-                self._apply(action)
+                self._apply(action, before=live)
             except errors.ApiNotFound:
                 pass
             except errors.ApiConflict:
@@ -400,7 +427,7 @@ class Flow:
             self._check_mapped_namespace(target.namespace)
         action = Create(side=self.target_side, key=target, body=planner.with_record(desired))
         try:
-            created = self._apply(action)
+            created = self._apply(action, before=None)
         except errors.ApiAlreadyExists:
             existing = self.target_writer.get(target)
             if existing is None:
@@ -411,7 +438,7 @@ class Flow:
                     side=self.target_side, key=target, desired=desired, live=existing
                 )
                 if patch is not None:
-                    self._apply(patch)
+                    self._apply(patch, before=None)
                 return
             raise errors.OwnershipConflict(
                 f"{target} exists on the {self.target_side.value} side and was not created by "
@@ -469,6 +496,17 @@ class Flow:
         upstream namespace, and an existing namesake without that locator is a collision: it is
         reported, never adopted. Otherwise an existing namespace is used as it is.
         """
+        with self._lock:
+            namespace_lock = self._namespace_locks.setdefault(namespace, threading.Lock())
+        with namespace_lock:  # one create per namespace, not one per waiting worker
+            self._ensure_namespace_locked(namespace)
+
+    def _ensure_namespace_locked(self, namespace: str) -> None:
+        ns_key = ObjectKey(NAMESPACE_GVR, "", namespace)
+        with self._lock:
+            created = self._created_namespaces.get(namespace)
+            if created is not None and time.monotonic() - created < NAMESPACE_RECHECK_SECONDS:
+                return
         body: RawObject = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
         mapper = self.ctx.namespace_mapper
         mapped = not self.upsync and mapper is not None and mapper.name != "identity"
@@ -478,13 +516,16 @@ class Flow:
             body["metadata"]["annotations"] = locator
         mark = ownership.mark_upsynced if self.upsync else ownership.mark_downsynced
         body = mark(body, self.ctx)
-        ns_key = ObjectKey(NAMESPACE_GVR, "", namespace)
         action = Create(side=self.target_side, key=ns_key, body=planner.with_record(body))
         try:
             self._apply(action)
             log.info("%s: created namespace %s", self.direction.value, namespace)
+            with self._lock:
+                self._created_namespaces[namespace] = time.monotonic()
         except errors.ApiAlreadyExists:
             if not mapped:
+                with self._lock:
+                    self._created_namespaces[namespace] = time.monotonic()
                 return
             existing = self.target_writer.get(ns_key) or {}
             found = annotations_of(existing).get(namespaces.UPSTREAM_NAMESPACE_ANNOTATION)
@@ -505,12 +546,34 @@ class Flow:
         else:
             value = {ownership.OVERWRITE_ANNOTATION: "false"}
             ops = [{"op": "add", "path": "/metadata/annotations", "value": value}]
-        self._apply(Patch(side=self.target_side, key=target, ops=ops))
+        self._apply(Patch(side=self.target_side, key=target, ops=ops), before=live)
 
-    def _apply(self, action: Action) -> Any:
+    def _apply(self, action: Action, before: Any = _NOT_TRACKED) -> Any:
+        """Write ``action``; with ``before`` (the live object it was planned on, or None), the
+        result is remembered until the cache catches up (see ``_fresh_live``)."""
         outcome = self.hooks.apply_action(action=action, writer=self.target_writer)
         self.hooks.action_done(action=action, outcome=outcome)
+        if before is not _NOT_TRACKED and not getattr(action, "subresource", ""):
+            before_version = resource_version_of(before) if before is not None else None
+            result = outcome if isinstance(outcome, dict) else None
+            with self._lock:
+                self._written[action.key] = (before_version, result)
         return outcome
+
+    def _fresh_live(self, target: ObjectKey, cached: RawObject | None) -> RawObject | None:
+        """The live copy: the cached one, unless the cache still shows what our last write
+        replaced, in which case that write's result (a stale cache must not cause the same
+        write twice)."""
+        with self._lock:
+            written = self._written.get(target)
+            if written is None:
+                return cached
+            before_version, result = written
+            cached_version = resource_version_of(cached) if cached is not None else None
+            if cached_version == before_version:
+                return result
+            del self._written[target]
+            return cached
 
 
 @attrs.define(eq=False)

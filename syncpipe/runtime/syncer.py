@@ -161,9 +161,15 @@ class Syncer:
                 resolver=self,
                 guard=self.guard,
                 on_missing_api=self.request_rediscovery,
+                source_namespace_exists=(
+                    self._upstream_namespace_exists
+                    if direction is Direction.DOWN
+                    else lambda _name: None
+                ),
             )
             for direction in (Direction.DOWN, Direction.UP)
         }
+        self._upstream_namespaces: EventSource | None = None
         self._status_off: frozenset[str] = frozenset()
         self.status_return = StatusReturn(
             flow=self.flows[Direction.DOWN],
@@ -303,6 +309,8 @@ class Syncer:
 
     def _all_informers(self) -> list[EventSource]:
         found: list[EventSource] = list(self._config_informers.values())
+        if self._upstream_namespaces is not None:
+            found.append(self._upstream_namespaces)
         for flow in self.flows.values():
             found.extend(s.informer for s in flow.sources.values() if s.informer is not None)
         with self._targets_lock:
@@ -371,8 +379,14 @@ class Syncer:
             self._last_discovery = now
             self._missing_apis.clear()
             self._ensure_config_informers()
+            self._ensure_upstream_namespace_watch()
         if not self._configs_synced():
-            return
+            # The first lists are under way: wait for them here rather than a whole tick (an
+            # empty list announces nothing that would wake the loop).
+            for informer in self._config_informers.values():
+                informer.wait_for_sync(timeout=1.0)
+            if not self._configs_synced():
+                return
         selection = self._current_selection()
         self._apply_selection(selection)
         if not self._janitor_done:
@@ -403,6 +417,33 @@ class Syncer:
                 "`syncpipe crds | kubectl apply -f -` (waiting)",
                 SYNCER_CONFIGS,
             )
+
+    def _upstream_namespace_exists(self, name: str) -> bool | None:
+        informer = self._upstream_namespaces
+        if informer is None or not informer.has_synced():
+            return None
+        return informer.store.get(ObjectKey(NAMESPACE_GVR, "", name)) is not None
+
+    def _ensure_upstream_namespace_watch(self) -> None:
+        """Upstream Namespaces are always watched: a copied Namespace is deleted only when its
+        upstream Namespace is gone, which must be known even after namespaces were deselected."""
+        if self._upstream_namespaces is not None:
+            return
+        info = self._indexes[Side.UPSTREAM].by_gvr.get(NAMESPACE_GVR)
+        if info is None:
+            return
+        informer = self._new_source(
+            Side.UPSTREAM, info, CollectionListerWatcher(self.upstream, NAMESPACE_GVR)
+        )
+        queue = self._queue_for(Direction.DOWN)
+
+        def on_namespace(event: Event) -> None:
+            if event.type is EventType.DELETED:
+                queue.add(event.key)
+
+        informer.add_handler(on_namespace)
+        informer.start()
+        self._upstream_namespaces = informer
 
     def _configs_synced(self) -> bool:
         return bool(self._config_informers) and all(
@@ -465,6 +506,11 @@ class Syncer:
                 state = SourceState(info=info)
                 state.informer = self._start_source_informer(direction, info)
                 flow.sources[gvr] = state
+                # Copies usually keep their source's kind: watch them from the start, so the
+                # first reconciles need not wait for a cache started on demand.
+                target = self.target_info(direction, gvr.api_version, info.kind)
+                if target is not None:
+                    self.target_informer(direction, target)
         for gvr in [g for g in flow.sources if g not in wanted]:
             log.info("%s: %s no longer selected; cleaning up owned copies", direction.value, gvr)
             state = flow.sources.pop(gvr)

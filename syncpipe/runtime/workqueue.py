@@ -153,8 +153,9 @@ class WorkQueue(Generic[K]):
             self._processing.pop(key, None)
             if key in self._dirty and not self._shutting_down:
                 self._queue.append(key)
-            # Wakes a worker for the requeued key and a draining shutdown() alike.
-            self._cond.notify_all()
+                self._cond.notify()  # one worker for the requeued key, not every idle one
+            if self._shutting_down:
+                self._cond.notify_all()  # a draining shutdown() waits on the same condition
 
     def shutdown(self, *, drain: bool = True, timeout: float | None = None) -> bool:
         """Stop accepting keys and make ``get`` return ``None``; with ``drain``, wait until every

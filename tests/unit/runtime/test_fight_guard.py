@@ -57,3 +57,11 @@ def test_the_backoff_doubles_while_the_fight_goes_on_and_resets_after_a_quiet_wi
     assert delays == [5.0, 10.0, 20.0]
     clock.now += 61
     guard.check(KEY, LIVE)  # quiet for a window: allowed again, counting from scratch
+
+
+def test_a_new_source_version_is_an_update_not_a_fight():
+    clock = Clock()
+    guard = FightGuard(clock)
+    for version in range(3 * FIGHT_PATCHES):
+        guard.check(KEY, LIVE, source_version=str(version))
+        clock.now += 0.1
