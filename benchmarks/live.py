@@ -1,0 +1,571 @@
+"""Live benchmark: syncpipe on a real pair of control planes, against the floor of the same run.
+
+Run: ``.venv/bin/python benchmarks/live.py [--objects 1000 --deployments 100] [--json out.json]``.
+It starts its own upstream/downstream control planes (``syncpipe.devenv.pair``), measures, prints
+one table, writes the numbers as JSON when asked, and stops the control planes. No assertions:
+absolute numbers depend on the machine; read the ratios, each measured in the same run against
+its floor on the same API servers.
+
+1. **raw create**: N ConfigMaps + M Deployments created downstream directly with syncpipe's
+   ``RestClient`` from a pool of C threads (C = the syncer's write concurrency) -> objects/s.
+   They are deleted again (namespace deletion, waited for) before the next phase.
+2. **initial sync**: the same N + M objects exist upstream with a SyncerConfig selecting them;
+   a syncer (in-process, ``wiring.build_syncer``) is started and the clock stops when a
+   downstream watch has seen the last copy arrive -> objects/s and the ratio to raw.
+   The downstream requests it made are reported by verb (the minimum is N + M + 1 creates).
+3. **latency**: with the syncer at rest, K single-ConfigMap updates upstream (K different
+   ConfigMaps), one at a time; each is timed from the upstream write returning to a downstream
+   watch event carrying the new value. The floor is measured the same way on the downstream
+   alone: a write made directly downstream, timed from its return to its watch event
+   (notification), plus one write's own latency. Ratio = syncer p50 / (notification p50 +
+   write p50). Then R updates of one same ConfigMap (an object edited in a loop), reported
+   apart.
+4. **writes at rest**: two forced resyncs of every informer (each drained), counting the
+   downstream create/patch/update/delete requests meanwhile: should be 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import json
+import logging
+import pathlib
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from syncpipe import errors  # noqa: E402
+from syncpipe.clients.connect import ClusterAccess, load_configuration  # noqa: E402
+from syncpipe.clients.rest import RestClient  # noqa: E402
+from syncpipe.config import crds  # noqa: E402
+from syncpipe.config.settings import Settings  # noqa: E402
+from syncpipe.devenv import assets, pair  # noqa: E402
+from syncpipe.model.resources import GroupVersionResource  # noqa: E402
+from syncpipe.runtime import wiring  # noqa: E402
+
+NS = GroupVersionResource("", "v1", "namespaces")
+CM = GroupVersionResource("", "v1", "configmaps")
+DEPLOY = GroupVersionResource("apps", "v1", "deployments")
+CRD = GroupVersionResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+SYNCER_CONFIGS = GroupVersionResource("edge.kubestellar.io", "v2alpha1", "syncerconfigs")
+
+BENCH_LABEL = "bench.syncpipe.io/object"
+LATENCY_LABEL = "bench.syncpipe.io/latency"
+WRITE_VERBS = ("create", "patch", "update", "delete")
+SYNC_NS = "bench"
+RAW_NS = "bench-raw"
+FLOOR_NS = "bench-floor"
+
+
+# -- objects -----------------------------------------------------------------------------------
+
+
+def configmap(ns: str, i: int, **extra_labels: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": f"cm-{i:05d}",
+            "namespace": ns,
+            "labels": {BENCH_LABEL: "1", **extra_labels},
+        },
+        "data": {"index": str(i), "payload": "x" * 256},
+    }
+
+
+def deployment(ns: str, i: int) -> dict[str, Any]:
+    app = {"app": f"web-{i:04d}"}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": f"web-{i:04d}", "namespace": ns, "labels": {BENCH_LABEL: "1"}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": app},
+            "template": {
+                "metadata": {"labels": app},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": "nginx:1.25",
+                            "ports": [{"containerPort": 80}],
+                            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+def workload(
+    ns: str, n: int, m: int, latency_objects: int = 0
+) -> list[tuple[GroupVersionResource, dict[str, Any]]]:
+    """N ConfigMaps (the first ``latency_objects`` labelled for the latency watch), M
+    Deployments."""
+    latency = {LATENCY_LABEL: "1"}
+    objs = [(CM, configmap(ns, i, **(latency if i < latency_objects else {}))) for i in range(n)]
+    objs += [(DEPLOY, deployment(ns, i)) for i in range(m)]
+    return objs
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def rest_for(kubeconfig: pathlib.Path, label: str) -> RestClient:
+    return RestClient(load_configuration(ClusterAccess(kubeconfig=str(kubeconfig))), label=label)
+
+
+def wait(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(interval)
+
+
+def create_all(
+    rest: RestClient,
+    objs: Iterable[tuple[GroupVersionResource, dict[str, Any]]],
+    concurrency: int,
+) -> float:
+    """Create every object from ``concurrency`` threads; returns the wall time."""
+    objs = list(objs)
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
+        futures = [
+            pool.submit(rest.create, gvr, body["metadata"]["namespace"], body) for gvr, body in objs
+        ]
+        for future in futures:
+            future.result()
+    return time.perf_counter() - started
+
+
+def delete_namespace_and_wait(rest: RestClient, name: str, timeout: float = 300.0) -> None:
+    with contextlib.suppress(errors.ApiNotFound):
+        rest.delete(NS, "", name)
+    wait(lambda: rest.get_or_none(NS, "", name) is None, timeout, f"namespace {name} deleted", 0.5)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class ArrivalWatch:
+    """A downstream watch in a thread: remembers when each object (or object state) arrived."""
+
+    def __init__(
+        self,
+        rest: RestClient,
+        gvr: GroupVersionResource,
+        ns: str,
+        selector: str,
+        key: Callable[[str, dict[str, Any]], str | None],
+    ) -> None:
+        self.rest, self.gvr, self.ns, self.selector, self.key = rest, gvr, ns, selector, key
+        self.arrivals: dict[str, float] = {}
+        self.changed = threading.Condition()
+        self._stream: Any = None
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"watch-{gvr}")
+
+    def start(self) -> ArrivalWatch:
+        self._thread.start()
+        if not self._started.wait(30):
+            raise TimeoutError(f"watch of {self.gvr} did not start")
+        return self
+
+    def _run(self) -> None:
+        _, rv = self.rest.list(self.gvr, self.ns, label_selector=self.selector)
+        self._stream = self.rest.watch(
+            self.gvr,
+            self.ns,
+            resource_version=rv,
+            timeout_seconds=3600,
+            allow_bookmarks=False,
+            label_selector=self.selector,
+        )
+        self._started.set()
+        with contextlib.suppress(errors.ApiError):
+            for event_type, obj in self._stream:
+                now = time.perf_counter()
+                key = self.key(event_type, obj)
+                if key is None:
+                    continue
+                with self.changed:
+                    self.arrivals.setdefault(key, now)
+                    self.changed.notify_all()
+
+    def wait_for(self, key: str, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while key not in self.arrivals:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{key} never arrived on the {self.gvr} watch")
+                self.changed.wait(left)
+            return self.arrivals[key]
+
+    def wait_count(self, count: int, timeout: float) -> float:
+        """Wait until ``count`` distinct keys arrived; returns the time of the last one."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while len(self.arrivals) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(
+                        f"only {len(self.arrivals)}/{count} {self.gvr.resource} arrived"
+                    )
+                self.changed.wait(left)
+            return max(self.arrivals.values())
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+
+
+def added_name(event_type: str, obj: dict[str, Any]) -> str | None:
+    return obj["metadata"]["name"] if event_type == "ADDED" else None
+
+
+def seq_value(event_type: str, obj: dict[str, Any]) -> str | None:
+    """``<name>=<seq>`` for an object carrying a ``seq`` value."""
+    if event_type not in ("ADDED", "MODIFIED"):
+        return None
+    seq = (obj.get("data") or {}).get("seq")
+    return None if seq is None else f"{obj['metadata']['name']}={seq}"
+
+
+def write_counts(rest: RestClient) -> dict[str, int]:
+    return {verb: rest.requests_by_verb.get(verb, 0) for verb in WRITE_VERBS}
+
+
+def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: after.get(k, 0) - before.get(k, 0) for k in set(after) | set(before)}
+
+
+# -- phases ------------------------------------------------------------------------------------
+
+
+def measure_raw(down: RestClient, n: int, m: int, concurrency: int) -> dict[str, Any]:
+    down.create(NS, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": RAW_NS}})
+    seconds = create_all(down, workload(RAW_NS, n, m), concurrency)
+    delete_namespace_and_wait(down, RAW_NS)
+    return {"objects": n + m, "seconds": seconds, "objects_per_second": (n + m) / seconds}
+
+
+def prepare_upstream(up: RestClient, n: int, m: int, latency_objects: int) -> None:
+    for manifest in crds.all_crd_manifests():
+        with contextlib.suppress(errors.ApiAlreadyExists):
+            up.create(CRD, "", manifest)
+    wait(lambda: _listable(up, SYNCER_CONFIGS), 60, "SyncerConfig API")
+    up.create(NS, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYNC_NS}})
+    create_all(up, workload(SYNC_NS, n, m, latency_objects), 16)
+    up.create(
+        SYNCER_CONFIGS,
+        "",
+        {
+            "apiVersion": "edge.kubestellar.io/v2alpha1",
+            "kind": "SyncerConfig",
+            "metadata": {"name": "bench"},
+            "spec": {
+                "namespaceScope": {
+                    "namespaces": [SYNC_NS],
+                    "resources": [
+                        {"group": "", "resource": "configmaps", "apiVersion": "v1"},
+                        {"group": "apps", "resource": "deployments", "apiVersion": "v1"},
+                    ],
+                }
+            },
+        },
+    )
+
+
+def _listable(rest: RestClient, gvr: GroupVersionResource) -> bool:
+    try:
+        rest.list(gvr)
+    except errors.ApiError:
+        return False
+    return True
+
+
+def queues_idle(syncer: Any) -> bool:
+    for queue in syncer.queues.values():
+        stats = queue.statistics()
+        if stats.depth or stats.processing:
+            return False
+    return True
+
+
+def settle(syncer: Any, quiet: float = 1.0, timeout: float = 120.0) -> None:
+    """Wait until every queue has been idle for ``quiet`` seconds."""
+    deadline = time.monotonic() + timeout
+    idle_since: float | None = None
+    while time.monotonic() < deadline:
+        if queues_idle(syncer):
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= quiet:
+                return
+        else:
+            idle_since = None
+        time.sleep(0.05)
+    raise TimeoutError("the syncer's queues never went idle")
+
+
+def informers_of(syncer: Any) -> list[Any]:
+    finder = getattr(syncer, "_all_informers", None)
+    if finder is not None:
+        return list(finder())
+    found = []
+    for state in getattr(syncer, "_resources", {}).values():
+        found += [i for i in (state.upstream, state.downstream) if i is not None]
+    return found
+
+
+def measure_sync_latency(
+    up: RestClient, down: RestClient, names: list[str], phase: str, timeout: float = 30.0
+) -> list[float]:
+    """One upstream update per name in turn, each timed to its downstream watch event."""
+    watch = ArrivalWatch(down, CM, SYNC_NS, f"{LATENCY_LABEL}=1", seq_value).start()
+    try:
+        samples = []
+        for i, name in enumerate(names):
+            seq = f"{phase}-{i}"  # a new value every time, also across phases
+            up.merge_patch(CM, SYNC_NS, name, {"data": {"seq": seq}})
+            returned = time.perf_counter()
+            try:
+                samples.append(watch.wait_for(f"{name}={seq}", timeout) - returned)
+            except TimeoutError:
+                samples.append(float("inf"))
+        return samples
+    finally:
+        watch.close()
+
+
+def measure_floor(down: RestClient, updates: int, timeout: float = 30.0) -> dict[str, list[float]]:
+    """The same loop on the downstream alone: write directly, time the write and its event."""
+    down.create(NS, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FLOOR_NS}})
+    for i in range(updates):
+        down.create(CM, FLOOR_NS, configmap(FLOOR_NS, i, **{LATENCY_LABEL: "1"}))
+    watch = ArrivalWatch(down, CM, FLOOR_NS, f"{LATENCY_LABEL}=1", seq_value).start()
+    notify, write = [], []
+    try:
+        for i in range(updates):
+            name = f"cm-{i:05d}"
+            started = time.perf_counter()
+            down.merge_patch(CM, FLOOR_NS, name, {"data": {"seq": str(i)}})
+            returned = time.perf_counter()
+            write.append(returned - started)
+            notify.append(watch.wait_for(f"{name}={i}", timeout) - returned)
+    finally:
+        watch.close()
+    delete_namespace_and_wait(down, FLOOR_NS)
+    return {"notify": notify, "write": write}
+
+
+def summarize(samples: list[float]) -> dict[str, Any]:
+    done = [s for s in samples if s != float("inf")]
+    return {
+        "p50_ms": 1000 * statistics.median(samples),
+        "p99_ms": 1000 * percentile(samples, 99),
+        "max_ms": 1000 * max(done) if done else None,
+        "timed_out": len(samples) - len(done),
+        "samples_ms": [round(1000 * s, 2) if s != float("inf") else None for s in samples],
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    n, m, c = args.objects, args.deployments, args.concurrency
+    results: dict[str, Any] = {"parameters": {"objects": n, "deployments": m, "concurrency": c}}
+    with tempfile.TemporaryDirectory(prefix="syncpipe-bench-") as tmp:
+        started = time.monotonic()
+        planes = pair.start_pair(assets=assets.ensure_assets(), workdir=pathlib.Path(tmp))
+        results["control_planes_start_seconds"] = time.monotonic() - started
+        up = rest_for(planes.upstream.admin_kubeconfig, "upstream")
+        down = rest_for(planes.downstream.admin_kubeconfig, "downstream")
+        try:
+            print(f"1/4 raw create of {n + m} objects downstream at concurrency {c} ...")
+            results["raw"] = measure_raw(down, n, m, c)
+
+            print("2/4 initial sync ...")
+            prepare_upstream(up, n, m, min(args.updates, n))
+            cms = ArrivalWatch(down, CM, SYNC_NS, f"{BENCH_LABEL}=1", added_name).start()
+            deploys = ArrivalWatch(down, DEPLOY, SYNC_NS, f"{BENCH_LABEL}=1", added_name).start()
+            syncer = wiring.build_syncer(
+                settings=Settings(syncer_name="bench", write_concurrency=c),
+                upstream_kubeconfig=str(planes.upstream.admin_kubeconfig),
+                downstream_kubeconfig=str(planes.downstream.admin_kubeconfig),
+            )
+            t0 = time.perf_counter()
+            syncer.start()
+            try:
+                last_cm = cms.wait_count(n, timeout=600)
+                last_deploy = deploys.wait_count(m, timeout=600) if m else t0
+                elapsed = max(last_cm, last_deploy) - t0
+                first = min([*cms.arrivals.values(), *deploys.arrivals.values()])
+                cms.close()
+                deploys.close()
+                wait(syncer.ready.is_set, 120, "syncer ready")
+                settle(syncer)
+                results["sync"] = {
+                    "objects": n + m,
+                    "seconds": elapsed,
+                    "objects_per_second": (n + m) / elapsed,
+                    "startup_seconds": first - t0,
+                    "ratio_to_raw": ((n + m) / elapsed) / results["raw"]["objects_per_second"],
+                    "downstream_requests": dict(syncer.downstream.requests_by_verb),
+                    "upstream_requests": dict(syncer.upstream.requests_by_verb),
+                }
+
+                print(f"3/4 latency of {args.updates} single updates ...")
+                settle(syncer, quiet=2.0)
+                names = [f"cm-{i:05d}" for i in range(min(args.updates, n))]
+                sync_latency = measure_sync_latency(up, down, names, "rotate")
+                settle(syncer)
+                # The same object updated again and again (a ConfigMap edited in a loop).
+                repeated = measure_sync_latency(
+                    up, down, [names[0]] * args.repeats, "repeat", timeout=args.repeat_timeout
+                )
+                settle(syncer)
+                floor = measure_floor(down, len(names))
+                floor_p50 = statistics.median(floor["notify"]) + statistics.median(floor["write"])
+                floor_p99 = percentile(floor["notify"], 99) + percentile(floor["write"], 99)
+                sync_summary = summarize(sync_latency)
+                results["latency"] = {
+                    "updates": len(names),
+                    "sync": sync_summary,
+                    "sync_p50_ms": sync_summary["p50_ms"],
+                    "sync_p99_ms": sync_summary["p99_ms"],
+                    "notify_p50_ms": 1000 * statistics.median(floor["notify"]),
+                    "write_p50_ms": 1000 * statistics.median(floor["write"]),
+                    "floor_p50_ms": 1000 * floor_p50,
+                    "floor_p99_ms": 1000 * floor_p99,
+                    "ratio_p50": statistics.median(sync_latency) / floor_p50,
+                    "ratio_p99": percentile(sync_latency, 99) / floor_p99,
+                    # The syncer's path also crosses a second watch (upstream -> syncer).
+                    "floor_two_watches_p50_ms": 1000
+                    * (2 * statistics.median(floor["notify"]) + statistics.median(floor["write"])),
+                    "same_object": summarize(repeated),
+                }
+
+                print("4/4 writes at rest over two forced resyncs ...")
+                settle(syncer, quiet=2.0)
+                before_down = write_counts(syncer.downstream)
+                before_up = write_counts(syncer.upstream)
+                resynced = 0
+                for _ in range(2):
+                    for informer in informers_of(syncer):
+                        resynced += informer.resync()
+                    settle(syncer)
+                results["at_rest"] = {
+                    "resynced_objects": resynced,
+                    "downstream_writes": delta(write_counts(syncer.downstream), before_down),
+                    "upstream_writes": delta(write_counts(syncer.upstream), before_up),
+                }
+            finally:
+                syncer.stop()
+        finally:
+            up.close()
+            down.close()
+            planes.stop()
+    return results
+
+
+def report(results: dict[str, Any]) -> None:
+    raw, sync = results["raw"], results["sync"]
+    lat, rest = results["latency"], results["at_rest"]
+    same = lat["same_object"]
+    rows = [
+        ("raw create (objects/s)", f"{raw['objects_per_second']:.0f}", ""),
+        ("initial sync (objects/s)", f"{sync['objects_per_second']:.0f}", ""),
+        ("  ratio to raw", f"{sync['ratio_to_raw']:.2f}", "target >= 0.8"),
+        ("  syncer start to first copy (s)", f"{sync['startup_seconds']:.2f}", ""),
+        (
+            "  downstream requests",
+            ", ".join(f"{k} {v}" for k, v in sorted(sync["downstream_requests"].items())),
+            f"min create {sync['objects'] + 1}",
+        ),
+        (
+            "update latency p50 / p99 (ms)",
+            f"{lat['sync_p50_ms']:.1f} / {lat['sync_p99_ms']:.1f}",
+            "",
+        ),
+        (
+            "floor p50 / p99 (ms)",
+            f"{lat['floor_p50_ms']:.1f} / {lat['floor_p99_ms']:.1f}",
+            f"notify {lat['notify_p50_ms']:.1f} + write {lat['write_p50_ms']:.1f}",
+        ),
+        (
+            "  ratio p50 / p99",
+            f"{lat['ratio_p50']:.2f} / {lat['ratio_p99']:.2f}",
+            "target p50 <= 1.5",
+        ),
+        (
+            "same object, repeated p50 / p99 (ms)",
+            f"{same['p50_ms']:.1f} / {same['p99_ms']:.1f}",
+            f"{len(same['samples_ms'])} updates of one ConfigMap; {same['timed_out']} timed out",
+        ),
+        (
+            "writes at rest (2 resyncs)",
+            str(sum(rest["downstream_writes"].values())),
+            f"target 0; {rest['resynced_objects']} objects resynced",
+        ),
+        ("  upstream writes at rest", str(sum(rest["upstream_writes"].values())), ""),
+    ]
+    width = max(len(r[0]) for r in rows)
+    value_width = max(len(r[1]) for r in rows)
+    print()
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>{value_width}}  {note}")
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s.%(msecs)03d %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=1000, help="ConfigMaps (N)")
+    parser.add_argument("--deployments", type=int, default=100, help="Deployments (M)")
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="write concurrency, raw and syncer (C)"
+    )
+    parser.add_argument("--updates", type=int, default=50, help="single updates timed (K)")
+    parser.add_argument(
+        "--repeats", type=int, default=20, help="updates of one same object, timed (default 20)"
+    )
+    parser.add_argument(
+        "--repeat-timeout", type=float, default=15.0, help="seconds before one counts as lost"
+    )
+    parser.add_argument("--json", type=pathlib.Path, help="write the results here")
+    parser.add_argument("-v", "--verbose", action="store_true", help="the syncer's INFO logs")
+    args = parser.parse_args()
+    if args.verbose:
+        logging.getLogger("syncpipe").setLevel(logging.INFO)
+    results = run(args)
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+        print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
