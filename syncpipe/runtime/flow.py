@@ -560,6 +560,16 @@ class Flow:
                 self._written[action.key] = (before_version, result)
         return outcome
 
+    def is_own_echo(self, target: ObjectKey, copy: RawObject) -> bool:
+        """Whether ``copy`` is exactly what our last write to it returned (its watch echo):
+        reconciling it again would only find nothing to do."""
+        with self._lock:
+            written = self._written.get(target)
+        if written is None or written[1] is None:
+            return False
+        version = resource_version_of(copy)
+        return bool(version) and version == resource_version_of(written[1])
+
     def _fresh_live(self, target: ObjectKey, cached: RawObject | None) -> RawObject | None:
         """The live copy: the cached one, unless the cache still shows what our last write
         replaced, in which case that write's result (a stale cache must not cause the same

@@ -598,7 +598,11 @@ class Syncer:
             key = flow.source_key_of_copy(event.obj, event.key)
             if key is None:
                 return
-            queue.add(key)
+            echo = event.type in (EventType.ADDED, EventType.MODIFIED) and flow.is_own_echo(
+                event.key, event.obj
+            )
+            if not echo:  # our own write coming back needs no second look
+                queue.add(key)
             if status_on and event.type is not EventType.DELETED:
                 self.queues["status"].add_after(key, settle)
 
