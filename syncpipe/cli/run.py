@@ -186,7 +186,7 @@ def command(
         from syncpipe.runtime.health import HealthServer
 
         def ready() -> bool:
-            return syncer.ready.is_set() and (elector is None or elector.is_leader.is_set())
+            return syncer.serving() and (elector is None or elector.is_leader.is_set())
 
         server = HealthServer(health_address, ready=ready, alive=syncer.alive)
         server.start()

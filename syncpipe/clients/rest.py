@@ -152,7 +152,7 @@ class RestClient:
                 status=response.status,
                 body=data,
                 method=method,
-                path=path,
+                path=f"{path} on the {self.label or 'API'} server {self.host}",
                 retry_after=response.headers.get("Retry-After"),
             )
         if not stream:

@@ -188,6 +188,7 @@ class Syncer:
                 reconcile=self.flows[Direction.DOWN].reconcile,
                 workers=settings.write_concurrency,
                 on_rejected=self._report_rejected,
+                on_success=self._clear_rejected,
             ),
             "upsync": Controller(
                 name="upsync",
@@ -195,6 +196,7 @@ class Syncer:
                 reconcile=self.flows[Direction.UP].reconcile,
                 workers=max(1, settings.write_concurrency // 2),
                 on_rejected=self._report_rejected,
+                on_success=self._clear_rejected,
             ),
             "status": Controller(
                 name="status",
@@ -728,6 +730,25 @@ class Syncer:
         if recorder is not None:
             recorder.record(key, exc)
 
+    def _clear_rejected(self, key: ObjectKey) -> None:
+        """A key that reconciled cleanly is no longer a problem to report."""
+        if self._rejected:
+            self._rejected.pop(str(key), None)
+
+    def serving(self) -> bool:
+        """Ready for probes: initial sync done and every source can read its side now."""
+        return self.ready.is_set() and not self._source_errors()
+
+    def _source_errors(self) -> list[str]:
+        """Sources that cannot read their side now (RBAC revoked, token expired)."""
+        found = []
+        for flow in self.flows.values():
+            for gvr, state in list(flow.sources.items()):
+                error = getattr(state.informer, "last_error", None)
+                if isinstance(error, errors.ApiForbidden | errors.ApiUnauthorized):
+                    found.append(f"{flow.direction.source.value} {gvr}: {error}")
+        return found
+
     def _kind_of(self, key: ObjectKey) -> str:
         for flow in self.flows.values():
             state = flow.sources.get(key.gvr)
@@ -738,8 +759,11 @@ class Syncer:
     def _conditions_for(self, name: str) -> list[dict[str, str]]:
         problems = self._config_problems.get(name)
         rejected = sorted(self._rejected.items())[:5]
+        unreadable = self._source_errors()
         if problems:
             ready = ("False", "InvalidConfig", "; ".join(problems))
+        elif unreadable:
+            ready = ("False", "SourceUnavailable", "; ".join(unreadable[:5]))
         elif rejected:
             ready = ("False", "ObjectsRejected", "; ".join(f"{k}: {v}" for k, v in rejected))
         elif self._selection_problems:

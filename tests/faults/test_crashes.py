@@ -1,0 +1,188 @@
+"""Crashes during an initial sync: kill -9 of an API server, of etcd, of the syncer itself.
+
+Each fault hits while the syncer is still copying ``CONFIGMAPS`` ConfigMaps (and a few
+Deployments, whose status the downstream's controllers keep changing) and while a thread keeps
+changing some ConfigMaps upstream every 100 ms. After the fault heals the syncer must converge by
+itself: every upstream object has an owned copy with the same data, there is no extra owned copy,
+copies made before the fault kept their UID (nothing deleted and re-created), and the
+Deployments' status came back upstream. The time from "healed" to "converged" is measured.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from syncpipe.runtime.syncer import SYNCER_CONFIGS
+from syncpipe.testing import wait_for
+from tests.faults import helpers as h
+
+# 300 ConfigMaps: a sync that lasts a few seconds on 2 cores (so the fault lands inside it)
+# while the whole module stays around a minute and a half.
+CONFIGMAPS = 300
+DEPLOYMENTS = 3
+CHURNED = 10  # ConfigMaps changed upstream every 100 ms, round robin, through the fault
+OUTAGE_SECONDS = 5.0
+CONVERGE_TIMEOUT = 180.0
+KILL_AT_FRACTION = 4  # the fault hits after 1/4 of the ConfigMaps were created downstream
+
+
+def _populate(up, ns: str) -> list[str]:
+    up.create(h.NS, "", h.namespace(ns))
+    names = [f"cm-{i:04d}" for i in range(CONFIGMAPS)]
+    h.create_many(up, h.CM, [h.configmap(ns, n, {"i": n, "v": "0"}) for n in names])
+    for i in range(DEPLOYMENTS):
+        up.create(h.DEPLOY, ns, h.deployment(ns, f"dep-{i}"))
+    return names
+
+
+def _select(up, name: str, ns: str) -> None:
+    up.create(
+        SYNCER_CONFIGS,
+        "",
+        h.syncer_config(
+            name,
+            [ns],
+            [h.resource_entry("", "configmaps"), h.resource_entry("apps", "deployments")],
+        ),
+    )
+
+
+def _problems(up, down, name: str, ns: str) -> list[str]:
+    return h.configmap_problems(up, down, name, ns) + h.deployment_problems(up, down, name, ns)
+
+
+@pytest.mark.parametrize("fault", ["upstream-apiserver", "downstream-apiserver", "upstream-etcd"])
+def test_control_plane_killed_during_initial_sync_recovers_without_loss_or_recreation(
+    fault, planes, up, down, unique_name, recovery
+):
+    ns = name = unique_name
+    names = _populate(up, ns)
+    _select(up, name, ns)
+    syncer = h.make_syncer(planes.upstream, planes.downstream, name)
+    churn_rest = h.rest_for(planes.upstream, label="churn")
+    with h.running(syncer):
+        churn = h.Churn(churn_rest, ns, names[:CHURNED], interval=0.1).start()
+        try:
+            wait_for(
+                lambda: (
+                    syncer.downstream.requests_by_verb.get("create", 0)
+                    >= CONFIGMAPS // KILL_AT_FRACTION
+                ),
+                timeout=60,
+                interval=0.01,
+                message="the initial sync did not start",
+            )
+            before_fault = h.uids(h.owned(down, h.CM, ns, name))
+            if fault == "upstream-apiserver":
+                planes.upstream.kill_apiserver()
+            elif fault == "downstream-apiserver":
+                planes.downstream.kill_apiserver()
+            else:
+                planes.upstream.kill_etcd()
+            killed_at = time.monotonic()
+            created_before = syncer.downstream.requests_by_verb.get("create", 0)
+            time.sleep(OUTAGE_SECONDS)
+            if fault == "upstream-apiserver":
+                planes.upstream.restart_apiserver()
+            elif fault == "downstream-apiserver":
+                planes.downstream.restart_apiserver()
+            else:
+                planes.upstream.restart_etcd()
+            healed_at = time.monotonic()
+        finally:
+            churn.stop()
+        churn_rest.close()
+        assert created_before < CONFIGMAPS, "the fault must hit during the initial sync"
+        # Copies that exist when the fault heals (some made during the outage) must keep
+        # their UID too.
+        at_heal = h.uids(h.owned(down, h.CM, ns, name))
+        converged_at = h.wait_converged(
+            lambda: _problems(up, down, name, ns), timeout=CONVERGE_TIMEOUT
+        )
+        after_cms = h.uids(h.owned(down, h.CM, ns, name))
+        for moment, seen in (("before the fault", before_fault), ("when it healed", at_heal)):
+            recreated = sorted(n for n, uid in seen.items() if after_cms.get(n) != uid)
+            assert not recreated, f"copies present {moment} were deleted/re-created: {recreated}"
+        assert set(after_cms) == set(names)
+        seconds = converged_at - healed_at
+        recovery.record(
+            f"kill -9 {fault}",
+            seconds,
+            objects=CONFIGMAPS + DEPLOYMENTS,
+            outage_s=round(healed_at - killed_at, 1),
+            copies_before_fault=len(before_fault),
+            churn_ok=churn.ok,
+            churn_failed=churn.failed,
+        )
+        # Quiet afterwards: nothing left to write once converged (zero writes at rest).
+        settled = h.writes(syncer)
+        time.sleep(2.0)
+        assert h.writes(syncer) == settled
+        assert not _problems(up, down, name, ns)
+
+
+def test_syncer_killed_mid_sync_restarts_and_converges_without_rewriting_synced_copies(
+    planes, up, down, unique_name, syncer_procs, recovery
+):
+    """kill -9 of ``syncpipe run`` a quarter into the initial sync; a new process converges,
+    creates only the missing copies and writes nothing to the copies already in sync (same
+    UID, same resourceVersion)."""
+    ns = name = unique_name
+    up.create(h.NS, "", h.namespace(ns))
+    names = [f"cm-{i:04d}" for i in range(CONFIGMAPS)]
+    h.create_many(up, h.CM, [h.configmap(ns, n, {"i": n}) for n in names])
+    up.create(SYNCER_CONFIGS, "", h.syncer_config(name, [ns], [h.resource_entry("", "configmaps")]))
+    kubeconfigs = {
+        "upstream_kubeconfig": planes.upstream.admin_kubeconfig,
+        "downstream_kubeconfig": planes.downstream.admin_kubeconfig,
+    }
+    first = syncer_procs.start(name, **kubeconfigs)
+    wait_for(
+        lambda: len(h.owned(down, h.CM, ns, name)) >= CONFIGMAPS // KILL_AT_FRACTION,
+        timeout=60,
+        interval=0.05,
+        message="the first syncer did not start copying",
+    )
+    first.kill_hard()
+    time.sleep(0.5)  # requests the server had already accepted finish
+    synced = h.owned(down, h.CM, ns, name)
+    assert len(synced) < CONFIGMAPS, "the kill must hit during the initial sync"
+    # The namespace copy may not be finished yet: made bare for the first ConfigMap, it gets
+    # its labels and source record from its own reconcile, which the kill may have preempted.
+    ns_copy = down.get(h.NS, "", ns)
+    ns_pending = "syncpipe.io/source" not in (ns_copy["metadata"].get("annotations") or {})
+    source = h.by_name(up, h.CM, ns)
+    assert all(copy["data"] == source[n]["data"] for n, copy in synced.items())
+
+    port = h.free_port()
+    second = syncer_procs.start(
+        name, **kubeconfigs, extra=["--health-address", f"127.0.0.1:{port}"]
+    )
+    restarted_at = second.started
+    converged_at = h.wait_converged(
+        lambda: h.configmap_problems(up, down, name, ns), timeout=CONVERGE_TIMEOUT
+    )
+    recovery.record(
+        "kill -9 syncer (restart → converged)",
+        converged_at - restarted_at,
+        objects=CONFIGMAPS,
+        copies_before_fault=len(synced),
+    )
+    after = h.owned(down, h.CM, ns, name)
+    assert {n: after[n]["metadata"]["uid"] for n in synced} == h.uids(synced)
+    rewritten = sorted(
+        n
+        for n in synced
+        if after[n]["metadata"]["resourceVersion"] != synced[n]["metadata"]["resourceVersion"]
+    )
+    assert not rewritten, f"copies already in sync were written again: {rewritten[:10]}"
+    base = f"http://127.0.0.1:{port}"
+    wait_for(lambda: h.http_status(f"{base}/readyz") == 200, timeout=60)
+    text = h.http_text(f"{base}/metrics")
+    creates = h.metric(text, "syncpipe_writes_total", side="downstream", verb="create")
+    patches = h.metric(text, "syncpipe_writes_total", side="downstream", verb="patch")
+    assert creates == CONFIGMAPS - len(synced)
+    assert patches == (1 if ns_pending else 0)
+    assert second.alive()
