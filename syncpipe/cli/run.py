@@ -64,6 +64,13 @@ def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     help="Return downstream .status upstream.",
 )
 @click.option(
+    "--status-settle",
+    default=0.5,
+    show_default=True,
+    type=float,
+    help="Seconds a status change waits for later ones before it is returned upstream.",
+)
+@click.option(
     "--namespace-mapping",
     default="identity",
     show_default=True,
@@ -125,6 +132,7 @@ def command(
     resync_period: float,
     write_concurrency: int,
     status_return: bool,
+    status_settle: float,
     namespace_mapping: str,
     source_mode: str,
     poll_interval: float,
@@ -150,6 +158,7 @@ def command(
         resync_period=resync_period,
         write_concurrency=write_concurrency,
         status_return=status_return,
+        status_settle_seconds=status_settle,
         namespace_mapping=namespace_mapping,
         source_mode=source_mode,
         poll_interval=poll_interval,
