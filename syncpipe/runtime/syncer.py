@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 CONFIG_GROUP = "edge.kubestellar.io"
 SYNCER_CONFIGS = GroupVersionResource(CONFIG_GROUP, "v2alpha1", "syncerconfigs")
 EDGE_SYNC_CONFIGS = GroupVersionResource(CONFIG_GROUP, "v2alpha1", "edgesyncconfigs")
+# The control loop's retry delay when a side cannot be reached: 1 s doubling to this cap, so a
+# fixed server (or credential) is picked up within seconds, not half a minute.
+CONTROL_MAX_BACKOFF = 8.0
 # How often the control loop wakes up when nothing asks it to.
 CONTROL_TICK_SECONDS = 1.0
 
@@ -364,13 +367,13 @@ class Syncer:
                 self._control_step()
                 backoff = 1.0
             except errors.ApiError as exc:
-                log.warning("control loop: %s (retrying in %.0fs)", exc, backoff)
+                log.warning("control loop: %s (retrying in %.0fs)", exc, backoff + 1)
                 self._wake.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, CONTROL_MAX_BACKOFF)
             except Exception:
                 log.exception("control loop failed (retrying in %.0fs)", backoff)
                 self._wake.wait(backoff)
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, CONTROL_MAX_BACKOFF)
             self._wake.wait(CONTROL_TICK_SECONDS)
             self._wake.clear()
 
