@@ -18,6 +18,9 @@ SUBCOMMANDS: dict[str, str] = {
     "crds": "syncpipe.cli.crds",
     "demo": "syncpipe.cli.demo",
     "dev": "syncpipe.cli.dev",
+    "plan": "syncpipe.cli.plan",
+    "record": "syncpipe.cli.record",
+    "replay": "syncpipe.cli.replay",
     "run": "syncpipe.cli.run",
     "syncer-gen": "syncpipe.cli.syncergen",
 }

@@ -1,0 +1,111 @@
+"""``syncpipe plan``: what the syncer would write now, between two live clusters.
+
+Lists both sides once (the selected resources upstream; their copies downstream, with the
+copies this syncer owns of everything else; the upsync resources downstream) and runs the
+replay engine on that state: the same plugins, hooks, diff and planner as ``syncpipe run``.
+Nothing is written anywhere; the output is the plan, as ``syncpipe replay`` prints it.
+"""
+
+from __future__ import annotations
+
+import click
+
+from syncpipe import errors
+from syncpipe.cli import logs, planning
+
+
+@click.command("plan")
+@click.option(
+    "--upstream-kubeconfig",
+    envvar="SYNCPIPE_UPSTREAM_KUBECONFIG",
+    required=True,
+    help="Kubeconfig of the upstream (mailbox) side.",
+)
+@click.option("--upstream-context", default=None, help="Context in the upstream kubeconfig.")
+@click.option(
+    "--downstream-kubeconfig",
+    envvar="SYNCPIPE_DOWNSTREAM_KUBECONFIG",
+    help="Kubeconfig of the downstream (edge) side; default: $KUBECONFIG or ~/.kube/config.",
+)
+@click.option("--downstream-context", default=None, help="Context in the downstream kubeconfig.")
+@planning.pipeline_options
+@click.option(
+    "--keep-secret-data",
+    is_flag=True,
+    help="Show Secrets' data in the plan (default: each value replaced by a keyed digest).",
+)
+@click.option(
+    "--insecure-skip-tls-verify", is_flag=True, help="Do not verify servers' certificates."
+)
+@click.option("-v", "--verbose", count=True, help="Log more (-vv for debug) on stderr.")
+def command(
+    upstream_kubeconfig: str,
+    upstream_context: str | None,
+    downstream_kubeconfig: str | None,
+    downstream_context: str | None,
+    syncer_configs: tuple[str, ...],
+    syncer_name: str,
+    disabled: tuple[str, ...],
+    plugin_opt: tuple[str, ...],
+    namespace_mapping: str,
+    status_return: bool,
+    status_settle: float,
+    output: str,
+    keep_secret_data: bool,
+    insecure_skip_tls_verify: bool,
+    verbose: int,
+) -> None:
+    """Print what `syncpipe run` would write now, without writing anything."""
+    logs.setup(verbose=verbose - 1)
+    from syncpipe.model.events import Side
+    from syncpipe.replay import capture, configs, live
+    from syncpipe.replay.engine import ReplayEngine
+
+    try:
+        clients = {
+            Side.UPSTREAM: capture.connect(
+                upstream_kubeconfig,
+                upstream_context,
+                label="upstream",
+                insecure=insecure_skip_tls_verify,
+            ),
+            Side.DOWNSTREAM: capture.connect(
+                downstream_kubeconfig,
+                downstream_context,
+                label="downstream",
+                insecure=insecure_skip_tls_verify,
+            ),
+        }
+        header, records = live.current_state(
+            clients=clients,
+            config_objects=configs.load_config_files(syncer_configs) if syncer_configs else None,
+            syncer_name=syncer_name,
+            keep_secret_data=keep_secret_data,
+        )
+        engine = ReplayEngine(
+            header=header,
+            settings=planning.settings_from(
+                syncer_name=syncer_name,
+                disabled=disabled,
+                plugin_opt=plugin_opt,
+                namespace_mapping=namespace_mapping,
+                status_return=status_return,
+                status_settle=status_settle,
+            ),
+        )
+        result = engine.run(records)
+    except (errors.ConfigError, errors.ApiError, errors.PluginError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    planning.print_plan(
+        result,
+        output=output,
+        title=f"syncpipe plan (syncer {syncer_name}, at {header.recorded_at})",
+        source={
+            "planned_at": header.recorded_at,
+            "servers": {
+                side.value: info.server_version
+                for side, info in sorted(header.sides.items(), key=lambda item: item[0].value)
+            },
+            "syncer_name": syncer_name,
+        },
+    )

@@ -1,0 +1,175 @@
+"""``syncpipe record``: capture a live session into a snapshot for ``syncpipe replay``.
+
+Records the initial list of every collection the syncer would look at (the selected
+resources, namespaces, CRDs, the configs) and then every watch event with its arrival time,
+from one side (``--kubeconfig``/``--side``) or both at once (``--upstream-kubeconfig`` and
+``--downstream-kubeconfig``), until ``--duration`` has passed or a signal (Ctrl-C) arrives.
+The snapshot format is described in ``syncpipe.replay.snapshot`` and the README.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+import time
+from typing import Any
+
+import click
+
+from syncpipe import errors
+from syncpipe.cli import logs
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)?")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``90``, ``30s``, ``5m``, ``1h30m`` or ``1.5h``."""
+    position, total = 0, 0.0
+    for match in _DURATION.finditer(text.strip()):
+        if match.start() != position:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        position = match.end()
+    if position != len(text.strip()) or position == 0 or total <= 0:
+        raise click.BadParameter(f"{text!r} is not a duration such as 30s, 5m or 1h30m")
+    return total
+
+
+def _check_sides(
+    kubeconfig: str | None,
+    side: str | None,
+    upstream_kubeconfig: str | None,
+    downstream_kubeconfig: str | None,
+) -> None:
+    both = upstream_kubeconfig or downstream_kubeconfig
+    if kubeconfig and both:
+        raise click.UsageError(
+            "give --kubeconfig (one side) or --upstream-/--downstream-kubeconfig, not both"
+        )
+    if both and not (upstream_kubeconfig and downstream_kubeconfig):
+        raise click.UsageError(
+            "recording both sides needs --upstream-kubeconfig and --downstream-kubeconfig"
+        )
+    if not both and not side:
+        raise click.UsageError(
+            "with --kubeconfig, say which side it is: --side upstream|downstream"
+        )
+
+
+@click.command("record")
+@click.option("--kubeconfig", help="Kubeconfig of the one side to record (with --side).")
+@click.option("--context", default=None, help="Context in --kubeconfig.")
+@click.option(
+    "--side",
+    type=click.Choice(["upstream", "downstream"]),
+    help="Which side --kubeconfig is.",
+)
+@click.option("--upstream-kubeconfig", help="Record both sides: the upstream (mailbox) side.")
+@click.option("--upstream-context", default=None)
+@click.option("--downstream-kubeconfig", help="Record both sides: the downstream (edge) side.")
+@click.option("--downstream-context", default=None)
+@click.option(
+    "--syncer-config",
+    "syncer_configs",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Record what these SyncerConfig files select (repeatable).",
+)
+@click.option(
+    "--all-selected",
+    is_flag=True,
+    help="Record what the SyncerConfigs upstream select (followed as they change).",
+)
+@click.option("--duration", help="Stop after this long (30s, 5m, 1h30m).")
+@click.option("--until-signal", is_flag=True, help="Stop on Ctrl-C or SIGTERM (the default).")
+@click.option(
+    "--keep-secret-data",
+    is_flag=True,
+    help="Write Secrets' data as it is (default: each value replaced by a keyed digest).",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="The snapshot file to write (gzip'd JSON Lines, e.g. session.jsonl.gz).",
+)
+@click.option(
+    "--insecure-skip-tls-verify", is_flag=True, help="Do not verify servers' certificates."
+)
+@click.option("-v", "--verbose", count=True, help="More detail (-vv for debug).")
+def command(
+    kubeconfig: str | None,
+    context: str | None,
+    side: str | None,
+    upstream_kubeconfig: str | None,
+    upstream_context: str | None,
+    downstream_kubeconfig: str | None,
+    downstream_context: str | None,
+    syncer_configs: tuple[str, ...],
+    all_selected: bool,
+    duration: str | None,
+    until_signal: bool,
+    keep_secret_data: bool,
+    output: str,
+    insecure_skip_tls_verify: bool,
+    verbose: int,
+) -> None:
+    """Record a live session (initial lists, then watch events) into a snapshot file."""
+    logs.setup(verbose=verbose + 1)
+    _check_sides(kubeconfig, side, upstream_kubeconfig, downstream_kubeconfig)
+    if bool(syncer_configs) == all_selected:
+        raise click.UsageError("give either --syncer-config FILE... or --all-selected")
+    if duration and until_signal:
+        raise click.UsageError("give either --duration or --until-signal")
+    seconds = parse_duration(duration) if duration else None
+    from syncpipe.model.events import Side
+    from syncpipe.replay import capture, configs
+    from syncpipe.replay.recorder import Recorder
+
+    accesses: dict[Side, tuple[str | None, str | None]]
+    if kubeconfig:
+        accesses = {Side(side): (kubeconfig, context)}
+    else:
+        accesses = {
+            Side.UPSTREAM: (upstream_kubeconfig, upstream_context),
+            Side.DOWNSTREAM: (downstream_kubeconfig, downstream_context),
+        }
+    if all_selected and Side.UPSTREAM not in accesses:
+        raise click.UsageError(
+            "--all-selected reads the SyncerConfigs upstream: record the upstream side too, "
+            "or give --syncer-config"
+        )
+    stop = threading.Event()
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        clients = {
+            s: capture.connect(path, ctx, label=s.value, insecure=insecure_skip_tls_verify)
+            for s, (path, ctx) in accesses.items()
+        }
+        recorder = Recorder(
+            target=output,
+            clients=clients,
+            config_objects=configs.load_config_files(syncer_configs) if syncer_configs else None,
+            keep_secret_data=keep_secret_data,
+        )
+        deadline = None if seconds is None else time.monotonic() + seconds
+        click.echo(
+            f"recording {', '.join(s.value for s in clients)} into {output} "
+            + (f"for {seconds:g}s" if seconds else "until Ctrl-C"),
+            err=True,
+        )
+        written = recorder.run_until(
+            lambda: stop.is_set() or (deadline is not None and time.monotonic() >= deadline)
+        )
+    except (errors.ConfigError, errors.ApiError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"wrote {written} records to {output}", err=True)
