@@ -158,27 +158,3 @@ class Hooks:
             except Exception as exc:
                 raise errors.PluginError(f"{hook_name} failed: {exc}", plugin=name) from exc
         return results
-
-
-def plugin_listing(pm: pluggy.PluginManager) -> list[dict[str, Any]]:
-    """Name, distribution version and hooks of every registered plugin (``syncpipe plugins``)."""
-    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
-    rows = []
-    for name, plugin in sorted(pm.list_name_plugin(), key=lambda pair: pair[0]):
-        if plugin is None:
-            continue
-        dist = dists.get(id(plugin))
-        hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or ())
-        rows.append(
-            {
-                "name": name,
-                "version": getattr(dist, "version", "") if dist else "",
-                "project": getattr(dist, "project_name", "") if dist else "",
-                "hooks": hooks,
-            }
-        )
-    return rows
-
-
-def describe_plugin(plugin: ModuleType | object) -> str:
-    return getattr(plugin, "__name__", type(plugin).__name__)

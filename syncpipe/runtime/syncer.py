@@ -13,7 +13,6 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -821,13 +820,3 @@ class Syncer:
                 self.upstream.merge_patch(SYNCER_CONFIGS, "", name, patch, subresource="status")
             except errors.ApiError as exc:
                 log.debug("heartbeat on SyncerConfig %s failed: %s", name, exc)
-
-
-def run_until(stop: Callable[[], bool], syncer: Syncer, poll: float = 0.5) -> None:
-    """Block until ``stop()`` answers true, then stop the syncer gracefully."""
-    syncer.start()
-    try:
-        while not stop():
-            time.sleep(poll)
-    finally:
-        syncer.stop()

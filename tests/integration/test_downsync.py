@@ -58,6 +58,19 @@ def syncer_config(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def configmaps_of(name: str, ns: str) -> dict[str, Any]:
+    """A SyncerConfig selecting the ConfigMaps of namespace ``ns``."""
+    return syncer_config(
+        name,
+        {
+            "namespaceScope": {
+                "namespaces": [ns],
+                "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
+            }
+        },
+    )
+
+
 def namespace(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
@@ -102,15 +115,7 @@ def test_namespace_scope_downsyncs_selected_objects_and_nothing_else(
     up_rest.create(
         SYNCER_CONFIGS,
         "",
-        syncer_config(
-            unique_name,
-            {
-                "namespaceScope": {
-                    "namespaces": [ns],
-                    "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
-                }
-            },
-        ),
+        configmaps_of(unique_name, ns),
     )
     copy = wait_for(lambda: down_rest.get_or_none(CM, ns, "cm1"), timeout=30)
     assert copy["data"] == {"a": "1"}
@@ -217,15 +222,7 @@ def test_a_downstream_namesake_we_did_not_create_is_left_alone(
     up_rest.create(
         SYNCER_CONFIGS,
         "",
-        syncer_config(
-            unique_name,
-            {
-                "namespaceScope": {
-                    "namespaces": [ns],
-                    "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
-                }
-            },
-        ),
+        configmaps_of(unique_name, ns),
     )
     wait_for(lambda: down_rest.get_or_none(CM, ns, "ours"), timeout=30)
     wait_for(lambda: any("theirs" in k for k in running._rejected), timeout=30)
@@ -470,15 +467,7 @@ def test_a_restarted_syncer_converges_without_recreating_or_rewriting_synced_obj
     up_rest.create(
         SYNCER_CONFIGS,
         "",
-        syncer_config(
-            unique_name,
-            {
-                "namespaceScope": {
-                    "namespaces": [ns],
-                    "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
-                }
-            },
-        ),
+        configmaps_of(unique_name, ns),
     )
     first = make_syncer(upstream, downstream, unique_name)
     first.start()
@@ -524,15 +513,7 @@ def test_an_upstream_view_that_suddenly_lists_empty_deletes_nothing_beyond_the_b
     up_rest.create(
         SYNCER_CONFIGS,
         "",
-        syncer_config(
-            unique_name,
-            {
-                "namespaceScope": {
-                    "namespaces": [ns],
-                    "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
-                }
-            },
-        ),
+        configmaps_of(unique_name, ns),
     )
     wait_for(lambda: len(down_rest.list(CM, ns)[0]) >= 41, timeout=60)
     wait_for(lambda: running.ready.is_set(), timeout=30)
