@@ -55,3 +55,6 @@ class Event:
     observed_at: float
     # A delete inferred on relist (client-go DeletedFinalStateUnknown).
     final_state_unknown: bool = False
+    # For MODIFIED: the version the cache held before (lets handlers skip changes that only
+    # touch what they do not care about, such as ``.status`` or server bookkeeping).
+    old: RawObject | None = None

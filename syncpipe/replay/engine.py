@@ -60,6 +60,7 @@ from syncpipe.replay.scheduler import Scheduler
 from syncpipe.replay.served import ServedResources
 from syncpipe.replay.snapshot import Header, Record, RecordType
 from syncpipe.replay.sources import MemoryInformer
+from syncpipe.runtime import routing
 from syncpipe.runtime.flow import (
     RETURN_STATUS_ANNOTATION,
     FightGuard,
@@ -490,7 +491,8 @@ class ReplayEngine:
             is_inferred = event.type is EventType.DELETED and marker in inferred
             inferred.discard(marker)
             flow.note_source_event(key, inferred_delete=is_inferred)
-            self.scheduler.add(queue, key)
+            if routing.source_needs_reconcile(direction, event):
+                self.scheduler.add(queue, key)
 
         informer.add_handler(on_source)
         informer.start()
@@ -602,9 +604,9 @@ class ReplayEngine:
             echo = event.type in (EventType.ADDED, EventType.MODIFIED) and flow.is_own_echo(
                 event.key, event.obj
             )
-            if not echo:  # our own write coming back needs no second look
+            if not echo and routing.target_needs_reconcile(direction, event):
                 self.scheduler.add(queue, key)
-            if status_on and event.type is not EventType.DELETED:
+            if status_on and routing.target_needs_status_return(event):
                 self.scheduler.add_after("status", key, settle)
 
         informer.add_handler(on_target)

@@ -33,7 +33,7 @@ from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import annotations_of, name_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.runtime import metrics, ratelimit
+from syncpipe.runtime import metrics, ratelimit, routing
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
 from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
@@ -552,7 +552,8 @@ class Syncer:
                 event.key,
                 inferred_delete=event.type is EventType.DELETED and event.final_state_unknown,
             )
-            queue.add(event.key)
+            if routing.source_needs_reconcile(direction, event):
+                queue.add(event.key)
             if is_crd and event.type in (EventType.ADDED, EventType.DELETED):
                 self.request_rediscovery()
 
@@ -605,9 +606,9 @@ class Syncer:
             echo = event.type in (EventType.ADDED, EventType.MODIFIED) and flow.is_own_echo(
                 event.key, event.obj
             )
-            if not echo:  # our own write coming back needs no second look
+            if not echo and routing.target_needs_reconcile(direction, event):
                 queue.add(key)
-            if status_on and event.type is not EventType.DELETED:
+            if status_on and routing.target_needs_status_return(event):
                 self.queues["status"].add_after(key, settle)
 
         informer.add_handler(on_target)

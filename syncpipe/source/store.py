@@ -186,7 +186,7 @@ class Store:
                     self._emit(EventType.ADDED, key, obj, rv)
                 elif not unchanged(old, obj):
                     self._counts.modified += 1
-                    self._emit(EventType.MODIFIED, key, obj, rv)
+                    self._emit(EventType.MODIFIED, key, obj, rv, old=old)
                 elif report_unchanged:
                     self._emit(EventType.REPLACED, key, obj, rv)
             for key, old in previous.items():
@@ -218,14 +218,14 @@ class Store:
     def _upsert(self, obj: RawObject) -> None:
         key = self.key_of(obj)
         with self._lock:
-            existed = key in self._items
+            old = self._items.get(key)
             self._items[key] = obj
-            if existed:
+            if old is not None:
                 self._counts.modified += 1
             else:
                 self._counts.added += 1
-            event_type = EventType.MODIFIED if existed else EventType.ADDED
-            self._emit(event_type, key, obj, objects.resource_version_of(obj))
+            event_type = EventType.MODIFIED if old is not None else EventType.ADDED
+            self._emit(event_type, key, obj, objects.resource_version_of(obj), old=old)
 
     def _emit(
         self,
@@ -235,6 +235,7 @@ class Store:
         resource_version: str,
         *,
         final_state_unknown: bool = False,
+        old: RawObject | None = None,
     ) -> None:
         self._listener(
             Event(
@@ -245,5 +246,6 @@ class Store:
                 resource_version=resource_version,
                 observed_at=self._clock(),
                 final_state_unknown=final_state_unknown,
+                old=old,
             )
         )

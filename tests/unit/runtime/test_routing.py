@@ -1,0 +1,136 @@
+"""Which events queue a reconcile or a status check (``syncpipe.runtime.routing``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from syncpipe.model.events import Direction, Event, EventType, Side
+from syncpipe.model.keys import ObjectKey
+from syncpipe.model.resources import GroupVersionResource
+from syncpipe.runtime import routing
+
+DEPLOYMENTS = GroupVersionResource("apps", "v1", "deployments")
+KEY = ObjectKey(DEPLOYMENTS, "team", "web")
+
+
+def deployment(**changes: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": "web",
+            "namespace": "team",
+            "resourceVersion": "10",
+            "labels": {"app": "web"},
+            "managedFields": [{"manager": "kubectl"}],
+        },
+        "spec": {"replicas": 2},
+        "status": {"readyReplicas": 1},
+    }
+    for path, value in changes.items():
+        node = obj
+        *parents, leaf = path.split("__")
+        for part in parents:
+            node = node[part]
+        if value is None:
+            del node[leaf]
+        else:
+            node[leaf] = value
+    return obj
+
+
+def modified(old: dict[str, Any], new: dict[str, Any]) -> Event:
+    return Event(
+        side=Side.DOWNSTREAM,
+        type=EventType.MODIFIED,
+        key=KEY,
+        obj=new,
+        resource_version=new["metadata"]["resourceVersion"],
+        observed_at=0.0,
+        old=old,
+    )
+
+
+def test_only_server_bookkeeping_changed_needs_no_reconcile_either_way() -> None:
+    old = deployment()
+    new = deployment(metadata__resourceVersion="11", metadata__managedFields=[])
+    event = modified(old, new)
+    assert not routing.source_needs_reconcile(Direction.DOWN, event)
+    assert not routing.source_needs_reconcile(Direction.UP, event)
+    assert not routing.target_needs_reconcile(Direction.DOWN, event)
+    assert not routing.target_needs_status_return(event)
+
+
+def test_a_status_change_matters_to_upsync_and_status_return_only() -> None:
+    event = modified(deployment(), deployment(status={"readyReplicas": 2}))
+    assert not routing.source_needs_reconcile(Direction.DOWN, event)
+    assert not routing.target_needs_reconcile(Direction.DOWN, event)
+    assert routing.source_needs_reconcile(Direction.UP, event)
+    assert routing.target_needs_reconcile(Direction.UP, event)
+    assert routing.target_needs_status_return(event)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"spec": {"replicas": 3}},
+        {"metadata__labels": {"app": "web", "tier": "front"}},
+        {"metadata__annotations": {"edge.kubestellar.io/downsync-overwrite": "false"}},
+        {"metadata__labels": None},  # a field removed counts too
+        {"spec": None},
+        {"data": {"extra": "1"}},  # a new top-level field
+    ],
+)
+def test_a_content_change_always_needs_a_reconcile(changes: dict[str, Any]) -> None:
+    event = modified(deployment(), deployment(**changes))
+    for direction in Direction:
+        assert routing.source_needs_reconcile(direction, event)
+        assert routing.target_needs_reconcile(direction, event)
+    assert not routing.target_needs_status_return(event)
+
+
+def test_a_removed_status_is_a_status_change() -> None:
+    assert routing.target_needs_status_return(modified(deployment(), deployment(status=None)))
+
+
+@pytest.mark.parametrize("event_type", [EventType.ADDED, EventType.REPLACED, EventType.RESYNC])
+def test_events_without_a_previous_version_are_always_looked_at(event_type: EventType) -> None:
+    event = Event(
+        side=Side.UPSTREAM,
+        type=event_type,
+        key=KEY,
+        obj=deployment(),
+        resource_version="10",
+        observed_at=0.0,
+    )
+    for direction in Direction:
+        assert routing.source_needs_reconcile(direction, event)
+        assert routing.target_needs_reconcile(direction, event)
+    assert routing.target_needs_status_return(event)
+
+
+def test_a_copy_without_status_has_none_to_return() -> None:
+    event = Event(
+        side=Side.DOWNSTREAM,
+        type=EventType.ADDED,
+        key=KEY,
+        obj=deployment(status=None),
+        resource_version="10",
+        observed_at=0.0,
+    )
+    assert not routing.target_needs_status_return(event)
+
+
+def test_deletes_need_a_reconcile_but_no_status() -> None:
+    event = Event(
+        side=Side.DOWNSTREAM,
+        type=EventType.DELETED,
+        key=KEY,
+        obj=deployment(),
+        resource_version="10",
+        observed_at=0.0,
+    )
+    assert routing.target_needs_reconcile(Direction.DOWN, event)
+    assert not routing.target_needs_status_return(event)
