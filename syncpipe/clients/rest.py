@@ -223,6 +223,15 @@ class RestClient:
             if not token:
                 return items, str(list_rv)
 
+    def any_exists(self, gvr: GroupVersionResource, *, label_selector: str = "") -> bool:
+        """Whether the collection holds at least one (matching) object: a list of one item."""
+        self._count("list")
+        query: dict[str, Any] = {"limit": 1}
+        if label_selector:
+            query["labelSelector"] = label_selector
+        page = self.request("GET", collection_path(gvr, ""), query=query)
+        return bool(page.get("items"))
+
     def create(self, gvr: GroupVersionResource, namespace: str, body: RawObject) -> RawObject:
         self._count("create")
         result: RawObject = self.request(

@@ -244,6 +244,10 @@ class MemoryApi:
         ]
         return items, str(self._rv)
 
+    def any_exists(self, gvr: GroupVersionResource, *, label_selector: str = "") -> bool:
+        """Whether ``list`` would return anything (``RestClient.any_exists``)."""
+        return bool(self.list(gvr, label_selector=label_selector)[0])
+
     def create(self, gvr: GroupVersionResource, namespace: str, body: RawObject) -> RawObject:
         self._count("create")
         path = _path(gvr, namespace)

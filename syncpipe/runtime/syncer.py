@@ -52,6 +52,8 @@ EDGE_SYNC_CONFIGS = GroupVersionResource(CONFIG_GROUP, "v2alpha1", "edgesyncconf
 CONTROL_MAX_BACKOFF = 8.0
 # How often the control loop wakes up when nothing asks it to.
 CONTROL_TICK_SECONDS = 1.0
+# The janitor waits for the first sync to go idle, but not longer than this.
+JANITOR_MAX_DELAY_SECONDS = 30.0
 
 
 def _namespace_boilerplate(obj: dict[str, Any]) -> bool:
@@ -139,6 +141,7 @@ class Syncer:
         self._last_discovery = 0.0
         self._last_heartbeat = 0.0
         self._janitor_done = False
+        self._started_at: float | None = None
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
         self._events_up = EventRecorder(
@@ -398,13 +401,21 @@ class Syncer:
                 return
         selection = self._current_selection()
         self._apply_selection(selection)
-        if not self._janitor_done:
+        if self._started_at is None:
+            self._started_at = now
+        if not self._janitor_done and (
+            self._first_sync_idle() or now - self._started_at > JANITOR_MAX_DELAY_SECONDS
+        ):
+            # After the first sync rather than during it: its lists of every resource would
+            # compete with the initial creates for the API server (and this process).
             self._janitor()
             self._janitor_done = True
-        self._update_readiness()
+        if self._janitor_done:
+            self._update_readiness()
         if now - self._last_heartbeat > self.settings.heartbeat_interval:
             self._heartbeat()
-            self._collect_empty_namespaces()
+            if self.ready.is_set():
+                self._collect_empty_namespaces()
             self._last_heartbeat = now
 
     def _ensure_config_informers(self) -> None:
@@ -640,11 +651,11 @@ class Syncer:
                 if info.gvr == SYNCER_CONFIGS or info.gvr == EDGE_SYNC_CONFIGS:
                     continue
                 try:
-                    items, _ = rest.list(info.gvr, label_selector=selector)
+                    owned = rest.any_exists(info.gvr, label_selector=selector)
                 except errors.ApiError:
                     continue
-                if items:
-                    log.info("found %d owned %s on %s", len(items), info.gvr, side.value)
+                if owned:
+                    log.info("found owned %s on %s", info.gvr, side.value)
                     self.target_informer(direction, info)
 
     def _collect_empty_namespaces(self) -> None:
@@ -707,16 +718,20 @@ class Syncer:
         except errors.ApiError:
             return [{}], ""  # unknown counts as not empty
 
-    def _update_readiness(self) -> None:
-        if self.ready.is_set():
-            return
-        informers = self._all_informers()
+    def _first_sync_idle(self) -> bool:
+        """Every informer has listed and no sync queue holds or processes a key."""
         busy = any(
             q.statistics().depth or q.statistics().processing
             for name, q in self.queues.items()
             if name != "status"
         )
-        if all(i.has_synced() for i in informers) and not busy:
+        return not busy and all(i.has_synced() for i in self._all_informers())
+
+    def _update_readiness(self) -> None:
+        if self.ready.is_set():
+            return
+        if self._first_sync_idle():
+            informers = self._all_informers()
             log.info(
                 "initial sync done: %d informers, %d owned", len(informers), self.owned_count()
             )
