@@ -9,7 +9,7 @@ import attrs
 from syncpipe.model.resources import GroupVersionResource
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class ObjectKey:
     """One object: its resource, namespace (``""`` when cluster-scoped) and name."""
 

@@ -15,6 +15,8 @@ RawObject: TypeAlias = dict[str, Any]
 
 def meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     m = obj.get("metadata")
+    if type(m) is dict:  # the usual case, without the (much slower) ABC check
+        return m
     return m if isinstance(m, Mapping) else {}
 
 

@@ -15,7 +15,7 @@ def _frozen_strings(values: Iterable[str]) -> frozenset[str]:
     return frozenset(values)
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class GroupVersionResource:
     """An API collection, e.g. ``apps/v1 deployments``; ``group`` is ``""`` for the core group."""
 
@@ -47,7 +47,7 @@ class GroupVersionResource:
         raise ValueError(f"not a group/version/resource: {text!r}")
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, cache_hash=True)
 class ResourceInfo:
     """What discovery says about one resource: its kind, scope, subresources and verbs."""
 

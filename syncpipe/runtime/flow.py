@@ -241,6 +241,13 @@ class Flow:
     # Per copy: (resourceVersion our last write replaced, what the server returned).
     _written: dict[ObjectKey, tuple[str | None, RawObject | None]] = attrs.field(factory=dict)
     fights: FightGuard = attrs.field(factory=FightGuard)
+    _source_gvrs: dict[tuple[str, str], GroupVersionResource] = attrs.field(factory=dict)
+    _contexts: dict[GroupVersionResource, tuple[SyncContext, SyncContext]] = attrs.field(
+        factory=dict
+    )
+    # Guards the compound updates below (check-then-act over several entries). Single dict
+    # and set operations are atomic in CPython and run on every event from every worker and
+    # dispatcher, so they go without it: a contended lock there cost more than the reconcile.
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
 
     @property
@@ -258,11 +265,10 @@ class Flow:
     # -- bookkeeping called from event handlers ----------------------------------------------
 
     def note_source_event(self, key: ObjectKey, *, inferred_delete: bool) -> None:
-        with self._lock:
-            if inferred_delete:
-                self._inferred_deletes.add(key)
-            else:
-                self._inferred_deletes.discard(key)
+        if inferred_delete:
+            self._inferred_deletes.add(key)
+        else:
+            self._inferred_deletes.discard(key)
 
     def source_key_of_copy(self, copy: RawObject, target: ObjectKey) -> ObjectKey | None:
         """The source key an owned copy came from (its locator annotation), remembered.
@@ -275,19 +281,23 @@ class Flow:
         if parsed is None:
             return None
         group, resource, namespace, name = parsed
-        gvr = next(
-            (g for g in list(self.sources) if g.group == group and g.resource == resource),
-            GroupVersionResource(group, target.gvr.version, resource),
-        )
+        gvr = self._source_gvrs.get((group, resource))
+        if gvr is None or gvr not in self.sources:  # not seen yet, or the selection changed
+            gvr = next(
+                (g for g in list(self.sources) if g.group == group and g.resource == resource),
+                None,
+            )
+            if gvr is not None:
+                self._source_gvrs[(group, resource)] = gvr
+            else:
+                gvr = GroupVersionResource(group, target.gvr.version, resource)
         key = ObjectKey(gvr, namespace, name)
-        with self._lock:
-            self._target_of.setdefault(key, target)
+        self._target_of.setdefault(key, target)
         return key
 
     def known_target(self, key: ObjectKey) -> tuple[ObjectKey | None, ResourceInfo | None]:
         """The copy's key last seen for ``key`` and its target resource."""
-        with self._lock:
-            target = self._target_of.get(key)
+        target = self._target_of.get(key)
         if target is None:
             return None, None
         return target, self.resolver.target_info_by_gvr(self.direction, target.gvr)
@@ -304,7 +314,7 @@ class Flow:
                 )
             source_obj = source.informer.store.get(key)
         info = source.info if source is not None else None
-        ctx = self.ctx.for_resource(info, self.direction) if info else self.ctx
+        ctx = self._context_for(info) if info else self.ctx
         desired: RawObject | None = None
         skip = self.upsync and source_obj is not None and self._is_our_downsynced_copy(source_obj)
         if source_obj is not None and not skip:
@@ -337,6 +347,16 @@ class Flow:
             self._apply(action, before=live)
         self._upsync_status(target, source_obj, live if action is None else None, target_info)
 
+    def _context_for(self, info: ResourceInfo) -> SyncContext:
+        """The hook context for ``info`` in this direction, made once per context and resource."""
+        base = self.ctx
+        cached = self._contexts.get(info.gvr)
+        if cached is not None and cached[0] is base and cached[1].resource is info:
+            return cached[1]
+        derived = base.for_resource(info, self.direction)
+        self._contexts[info.gvr] = (base, derived)
+        return derived
+
     def _is_our_downsynced_copy(self, obj: RawObject) -> bool:
         return ownership.is_owned(obj, syncer_name=self.ctx.syncer_name, upsynced=False)
 
@@ -344,8 +364,7 @@ class Flow:
         self, key: ObjectKey, desired: RawObject | None
     ) -> tuple[ObjectKey | None, ResourceInfo | None]:
         if desired is None:
-            with self._lock:
-                known = self._target_of.get(key)
+            known = self._target_of.get(key)
             if known is None:
                 return None, None
             return known, self.resolver.target_info_by_gvr(self.direction, known.gvr)
@@ -361,8 +380,7 @@ class Flow:
         m = meta(desired)
         namespace = str(m.get("namespace") or "") if info.namespaced else ""
         target = ObjectKey(info.gvr, namespace, str(m["name"]))
-        with self._lock:
-            self._target_of[key] = target
+        self._target_of[key] = target
         return target, info
 
     def _maybe_delete(
@@ -556,15 +574,13 @@ class Flow:
         if before is not _NOT_TRACKED and not getattr(action, "subresource", ""):
             before_version = resource_version_of(before) if before is not None else None
             result = outcome if isinstance(outcome, dict) else None
-            with self._lock:
-                self._written[action.key] = (before_version, result)
+            self._written[action.key] = (before_version, result)
         return outcome
 
     def is_own_echo(self, target: ObjectKey, copy: RawObject) -> bool:
         """Whether ``copy`` is exactly what our last write to it returned (its watch echo):
         reconciling it again would only find nothing to do."""
-        with self._lock:
-            written = self._written.get(target)
+        written = self._written.get(target)
         if written is None or written[1] is None:
             return False
         version = resource_version_of(copy)
@@ -573,17 +589,16 @@ class Flow:
     def _fresh_live(self, target: ObjectKey, cached: RawObject | None) -> RawObject | None:
         """The live copy: the cached one, unless the cache still shows what our last write
         replaced, in which case that write's result (a stale cache must not cause the same
-        write twice)."""
-        with self._lock:
-            written = self._written.get(target)
-            if written is None:
-                return cached
-            before_version, result = written
-            cached_version = resource_version_of(cached) if cached is not None else None
-            if cached_version == before_version:
-                return result
-            del self._written[target]
+        write twice). Only the worker holding ``target``'s key changes its entry."""
+        written = self._written.get(target)
+        if written is None:
             return cached
+        before_version, result = written
+        cached_version = resource_version_of(cached) if cached is not None else None
+        if cached_version == before_version:
+            return result
+        self._written.pop(target, None)
+        return cached
 
 
 @attrs.define(eq=False)
