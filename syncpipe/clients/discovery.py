@@ -6,8 +6,10 @@ others, so failures are collected per group version and reported beside the resu
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -16,6 +18,9 @@ from syncpipe.clients.rest import RestClient
 from syncpipe.model.resources import GroupVersionResource, ResourceInfo
 
 log = logging.getLogger(__name__)
+
+# Group versions asked at once (the connection pool holds more than this).
+DISCOVERY_CONCURRENCY = 8
 
 
 @attrs.frozen(kw_only=True)
@@ -93,13 +98,25 @@ def discover(rest: RestClient) -> DiscoveryResult:
     pairs, preferred = _group_versions(rest)
     resources: list[ResourceInfo] = []
     failed: list[tuple[str, str]] = []
-    for group, version in pairs:
+
+    def fetch(pair: tuple[str, str]) -> Any:
+        group, version = pair
         path = f"/apis/{group}/{version}" if group else f"/api/{version}"
         try:
-            answer = rest.request("GET", path)
+            return rest.request("GET", path)
         except errors.ApiError as exc:
             log.warning("discovery of %s failed: %s", path, exc)
-            failed.append((f"{group}/{version}" if group else version, str(exc)))
+            return exc
+
+    # One request per group version (dozens on a real cluster, each waiting for the server):
+    # asked concurrently, this is what a syncer's start waits for.
+    with concurrent.futures.ThreadPoolExecutor(
+        max_workers=DISCOVERY_CONCURRENCY, thread_name_prefix="discovery"
+    ) as pool:
+        answers = list(pool.map(fetch, pairs))
+    for (group, version), answer in zip(pairs, answers, strict=True):
+        if isinstance(answer, errors.ApiError):
+            failed.append((f"{group}/{version}" if group else version, str(answer)))
             continue
         resources.extend(_resources_of(group, version, answer.get("resources") or ()))
     return DiscoveryResult(

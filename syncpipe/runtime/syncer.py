@@ -8,6 +8,7 @@ snapshot of the resource table.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import logging
 import sys
@@ -383,10 +384,13 @@ class Syncer:
         now = time.monotonic()
         if self._rediscover or now - self._last_discovery > self.settings.discovery_interval:
             self._rediscover = False
-            self._discovery = {
-                Side.UPSTREAM: discovery.discover(self.upstream),
-                Side.DOWNSTREAM: discovery.discover(self.downstream),
-            }
+            with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="discover") as pool:
+                upstream = pool.submit(discovery.discover, self.upstream)
+                downstream = pool.submit(discovery.discover, self.downstream)
+                self._discovery = {
+                    Side.UPSTREAM: upstream.result(),
+                    Side.DOWNSTREAM: downstream.result(),
+                }
             self._indexes = {side: _Index.of(result) for side, result in self._discovery.items()}
             self._last_discovery = now
             self._missing_apis.clear()
