@@ -213,6 +213,11 @@ def _set_null(node: Any, parts: list[str]) -> Any:
     return {**node, head: _set_null(node.get(head, {}), parts[1:])}
 
 
+def _missing_namespace(exc: errors.ApiNotFound, target: ObjectKey) -> bool:
+    """Whether a create of ``target`` failed because its namespace does not exist."""
+    return bool(target.namespace) and (exc.details or {}).get("kind") == "namespaces"
+
+
 def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
@@ -445,7 +450,7 @@ class Flow:
             self._check_mapped_namespace(target.namespace)
         action = Create(side=self.target_side, key=target, body=planner.with_record(desired))
         try:
-            created = self._apply(action, before=None)
+            created = self._apply_create(action)
         except errors.ApiAlreadyExists:
             existing = self.target_writer.get(target)
             if existing is None:
@@ -463,7 +468,7 @@ class Flow:
                 f"syncer {self.ctx.syncer_name!r}; leaving it alone"
             ) from None
         except errors.ApiNotFound as exc:
-            if target.namespace and (exc.details or {}).get("kind") == "namespaces":
+            if _missing_namespace(exc, target):
                 self._ensure_namespace(target.namespace)
                 raise errors.RetryableError(
                     f"created namespace {target.namespace}", delay=0.05
@@ -475,6 +480,17 @@ class Flow:
             ) from exc
         if self.upsync and created is not None:
             self._upsync_status(target, None, created, info)
+
+    def _apply_create(self, action: Create) -> Any:
+        """Create; when the namespace is missing, make it and create again right away (the
+        first object of a namespace would otherwise wait for a retry)."""
+        try:
+            return self._apply(action, before=None)
+        except errors.ApiNotFound as exc:
+            if not _missing_namespace(exc, action.key):
+                raise
+            self._ensure_namespace(action.key.namespace)
+        return self._apply(action, before=None)
 
     def _upsync_status(
         self,
