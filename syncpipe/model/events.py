@@ -55,6 +55,8 @@ class Event:
     observed_at: float
     # A delete inferred on relist (client-go DeletedFinalStateUnknown).
     final_state_unknown: bool = False
-    # For MODIFIED: the version the cache held before (lets handlers skip changes that only
-    # touch what they do not care about, such as ``.status`` or server bookkeeping).
-    old: RawObject | None = None
+    # For MODIFIED, against the version the cache held before (None: not known): whether
+    # anything but ``.status`` and server bookkeeping (resourceVersion, managedFields) changed,
+    # and whether ``.status`` did. Handlers use them to skip changes they do not care about.
+    content_changed: bool | None = None
+    status_changed: bool | None = None

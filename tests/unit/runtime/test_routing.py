@@ -10,6 +10,7 @@ from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime import routing
+from syncpipe.source.store import Store
 
 DEPLOYMENTS = GroupVersionResource("apps", "v1", "deployments")
 KEY = ObjectKey(DEPLOYMENTS, "team", "web")
@@ -42,15 +43,13 @@ def deployment(**changes: Any) -> dict[str, Any]:
 
 
 def modified(old: dict[str, Any], new: dict[str, Any]) -> Event:
-    return Event(
-        side=Side.DOWNSTREAM,
-        type=EventType.MODIFIED,
-        key=KEY,
-        obj=new,
-        resource_version=new["metadata"]["resourceVersion"],
-        observed_at=0.0,
-        old=old,
-    )
+    """The MODIFIED event a real cache emits when ``new`` replaces ``old``."""
+    events: list[Event] = []
+    store = Store(gvr=DEPLOYMENTS, side=Side.DOWNSTREAM, listener=events.append)
+    store.update(old)
+    store.update(new)
+    assert events[-1].type is EventType.MODIFIED
+    return events[-1]
 
 
 def test_only_server_bookkeeping_changed_needs_no_reconcile_either_way() -> None:
@@ -93,6 +92,22 @@ def test_a_content_change_always_needs_a_reconcile(changes: dict[str, Any]) -> N
 
 def test_a_removed_status_is_a_status_change() -> None:
     assert routing.target_needs_status_return(modified(deployment(), deployment(status=None)))
+
+
+def test_an_unknown_change_is_looked_at() -> None:
+    """A MODIFIED event that does not say what changed (not from a cache) is never skipped."""
+    event = Event(
+        side=Side.DOWNSTREAM,
+        type=EventType.MODIFIED,
+        key=KEY,
+        obj=deployment(),
+        resource_version="11",
+        observed_at=0.0,
+    )
+    for direction in Direction:
+        assert routing.source_needs_reconcile(direction, event)
+        assert routing.target_needs_reconcile(direction, event)
+    assert routing.target_needs_status_return(event)
 
 
 @pytest.mark.parametrize("event_type", [EventType.ADDED, EventType.REPLACED, EventType.RESYNC])

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from syncpipe.model.events import Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.resources import GroupVersionResource
-from syncpipe.source.store import Store
+from syncpipe.source.store import HOT_OBJECTS, Store
 
 from .fakes import CONFIGMAPS, FakeClock, configmap
 
@@ -154,3 +154,88 @@ def test_replace_deletes_exactly_the_keys_missing_from_the_new_list(before, afte
     assert added == after - before
     assert all(e.final_state_unknown == (e.type is EventType.DELETED) for e in events)
     assert {k.name for k in store} == after
+
+
+def full_object(name: str, rv: str) -> dict[str, object]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": "default",
+            "resourceVersion": rv,
+            "labels": {"app": name},
+            "managedFields": [{"manager": "kubectl", "operation": "Update"}],
+        },
+        "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "c"}]}}},
+        "status": {"readyReplicas": 1, "conditions": [{"type": "Available"}]},
+    }
+
+
+def test_objects_come_back_equal_after_many_others_pushed_them_out_of_the_hot_set():
+    store, _ = make_store()
+    originals = [full_object(f"o{i}", str(i)) for i in range(HOT_OBJECTS * 3)]
+    for obj in originals:
+        store.update(obj)
+    for obj in originals:
+        assert store.get(key(obj["metadata"]["name"])) == obj  # type: ignore[index]
+    assert sorted(store.list(), key=str) == sorted(originals, key=str)
+    without_status = {k: v for k, v in originals[0].items() if k != "status"}
+    store.update(without_status)
+    for other in originals[1:]:
+        store.update(other)
+    assert store.get(key("o0")) == without_status
+
+
+def test_modifications_say_whether_content_or_status_changed():
+    store, events = make_store()
+    store.update(full_object("a", "1"))
+    bookkeeping_only = full_object("a", "2")
+    bookkeeping_only["metadata"]["managedFields"] = []  # type: ignore[index]
+    store.update(bookkeeping_only)
+    status_only = full_object("a", "3")
+    status_only["status"] = {"readyReplicas": 2}
+    store.update(status_only)
+    content = full_object("a", "4")
+    content["spec"] = {"replicas": 3}
+    store.update(content)
+    changes = [(e.content_changed, e.status_changed) for e in events]
+    assert changes == [(None, None), (False, False), (False, True), (True, True)]
+
+
+def test_a_relist_with_the_same_resource_versions_keeps_the_cache_and_says_nothing_changed():
+    store, events = make_store()
+    store.replace([full_object("a", "1"), full_object("b", "1")], "5")
+    events.clear()
+    store.replace([full_object("a", "1"), full_object("b", "2")], "6", report_unchanged=False)
+    assert [(e.type, e.key.name, e.content_changed) for e in events] == [
+        (EventType.MODIFIED, "b", False)
+    ]
+    assert store.get(key("b")) == full_object("b", "2")
+
+
+def test_a_relist_reports_the_last_known_state_of_what_vanished():
+    store, events = make_store()
+    store.replace([full_object(f"o{i}", "1") for i in range(HOT_OBJECTS * 2)], "5")
+    events.clear()
+    store.replace([], "6")
+    deleted = {e.key.name: e.obj for e in events if e.type is EventType.DELETED}
+    assert deleted == {f"o{i}": full_object(f"o{i}", "1") for i in range(HOT_OBJECTS * 2)}
+
+
+def test_the_cache_holds_compact_json_not_python_objects():
+    """Memory: what is kept per object is about its JSON size, not the 3-5x of dicts."""
+    import sys
+
+    import orjson
+
+    store, _ = make_store()
+    objects = [full_object(f"o{i:04d}", str(i)) for i in range(200)]
+    for obj in objects:
+        store.update(obj)
+    json_bytes = sum(len(orjson.dumps(o)) for o in objects)
+    packed = [store._items[key(o["metadata"]["name"])] for o in objects]  # type: ignore[index]
+    held = sum(sys.getsizeof(p) + sum(sys.getsizeof(f) for f in p) for p in packed)
+    # The JSON itself plus a fixed overhead per object (the tuple, the bytes headers, the
+    # resourceVersion string), whatever the object's size.
+    assert held <= json_bytes + 250 * len(objects)
