@@ -250,6 +250,19 @@ class ReplayEngine:
         while self.scheduler.release_next(until=float("inf")):
             self._drain()
 
+    def informers(self) -> list[MemoryInformer]:
+        """Every informer of the replayed syncer: sources, owned copies, upstream namespaces."""
+        found = [
+            state.informer
+            for flow in self.flows.values()
+            for state in flow.sources.values()
+            if isinstance(state.informer, MemoryInformer)
+        ]
+        found.extend(self._targets.values())
+        if self._upstream_namespaces is not None:
+            found.append(self._upstream_namespaces)
+        return found
+
     def result(self) -> ReplayResult:
         scheduler = self.scheduler
         return ReplayResult(
