@@ -52,6 +52,18 @@ def modified(old: dict[str, Any], new: dict[str, Any]) -> Event:
     return events[-1]
 
 
+def unannounced(event_type: EventType, obj: dict[str, Any]) -> Event:
+    """An event that does not say what changed (as from a relist, a resync or a delete)."""
+    return Event(
+        side=Side.DOWNSTREAM,
+        type=event_type,
+        key=KEY,
+        obj=obj,
+        resource_version=obj["metadata"]["resourceVersion"],
+        observed_at=0.0,
+    )
+
+
 def test_only_server_bookkeeping_changed_needs_no_reconcile_either_way() -> None:
     old = deployment()
     new = deployment(metadata__resourceVersion="11", metadata__managedFields=[])
@@ -96,14 +108,7 @@ def test_a_removed_status_is_a_status_change() -> None:
 
 def test_an_unknown_change_is_looked_at() -> None:
     """A MODIFIED event that does not say what changed (not from a cache) is never skipped."""
-    event = Event(
-        side=Side.DOWNSTREAM,
-        type=EventType.MODIFIED,
-        key=KEY,
-        obj=deployment(),
-        resource_version="11",
-        observed_at=0.0,
-    )
+    event = unannounced(EventType.MODIFIED, deployment())
     for direction in Direction:
         assert routing.source_needs_reconcile(direction, event)
         assert routing.target_needs_reconcile(direction, event)
@@ -112,14 +117,7 @@ def test_an_unknown_change_is_looked_at() -> None:
 
 @pytest.mark.parametrize("event_type", [EventType.ADDED, EventType.REPLACED, EventType.RESYNC])
 def test_events_without_a_previous_version_are_always_looked_at(event_type: EventType) -> None:
-    event = Event(
-        side=Side.UPSTREAM,
-        type=event_type,
-        key=KEY,
-        obj=deployment(),
-        resource_version="10",
-        observed_at=0.0,
-    )
+    event = unannounced(event_type, deployment())
     for direction in Direction:
         assert routing.source_needs_reconcile(direction, event)
         assert routing.target_needs_reconcile(direction, event)
@@ -127,25 +125,11 @@ def test_events_without_a_previous_version_are_always_looked_at(event_type: Even
 
 
 def test_a_copy_without_status_has_none_to_return() -> None:
-    event = Event(
-        side=Side.DOWNSTREAM,
-        type=EventType.ADDED,
-        key=KEY,
-        obj=deployment(status=None),
-        resource_version="10",
-        observed_at=0.0,
-    )
+    event = unannounced(EventType.ADDED, deployment(status=None))
     assert not routing.target_needs_status_return(event)
 
 
 def test_deletes_need_a_reconcile_but_no_status() -> None:
-    event = Event(
-        side=Side.DOWNSTREAM,
-        type=EventType.DELETED,
-        key=KEY,
-        obj=deployment(),
-        resource_version="10",
-        observed_at=0.0,
-    )
+    event = unannounced(EventType.DELETED, deployment())
     assert routing.target_needs_reconcile(Direction.DOWN, event)
     assert not routing.target_needs_status_return(event)
