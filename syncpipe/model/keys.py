@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from syncpipe.model.resources import GroupVersionResource
 
 
-@attrs.frozen(order=True, cache_hash=True)
-class ObjectKey:
-    """One object: its resource, namespace (``""`` when cluster-scoped) and name."""
+class ObjectKey(NamedTuple):
+    """One object: its resource, namespace (``""`` when cluster-scoped) and name.
+
+    A named tuple: keys are hashed and compared many times per event (caches, queues,
+    bookkeeping), and a tuple does both in C. Ordered field by field.
+    """
 
     gvr: GroupVersionResource
     namespace: str

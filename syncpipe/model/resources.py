@@ -7,6 +7,7 @@ Kubernetes terms keep their meaning here: a *resource* is the lowercase plural u
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import attrs
 
@@ -15,9 +16,12 @@ def _frozen_strings(values: Iterable[str]) -> frozenset[str]:
     return frozenset(values)
 
 
-@attrs.frozen(order=True, cache_hash=True)
-class GroupVersionResource:
-    """An API collection, e.g. ``apps/v1 deployments``; ``group`` is ``""`` for the core group."""
+class GroupVersionResource(NamedTuple):
+    """An API collection, e.g. ``apps/v1 deployments``; ``group`` is ``""`` for the core group.
+
+    A named tuple rather than an attrs class: it is hashed and compared on every event (as
+    part of ``ObjectKey``), and a tuple does both in C.
+    """
 
     group: str
     version: str
