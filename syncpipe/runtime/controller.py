@@ -102,9 +102,7 @@ class Controller(Generic[K]):
             self.handle_error(key, exc)
         else:
             resource = getattr(getattr(key, "gvr", None), "group_resource", "")
-            metrics.RECONCILE_SECONDS.labels(self.name, resource).observe(
-                time.monotonic() - started
-            )
+            metrics.reconcile_seconds(self.name, resource).observe(time.monotonic() - started)
             with self._lock:
                 self.reconciles += 1
                 self._conflicts.pop(key, None)

@@ -8,6 +8,7 @@ hand. Metric names follow Prometheus conventions with the ``syncpipe_`` prefix.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import prometheus_client as prom
@@ -34,6 +35,18 @@ ERRORS = prom.Counter(
 _gauges: dict[str, prom.Gauge] = {}
 
 
+# Children by label values, looked up once: ``labels()`` locks and builds a key on every call,
+# and these are updated on every reconcile and every write.
+@functools.lru_cache(maxsize=4096)
+def reconcile_seconds(direction: str, resource: str) -> prom.Histogram:
+    return RECONCILE_SECONDS.labels(direction, resource)
+
+
+@functools.lru_cache(maxsize=256)
+def writes(side: str, verb: str, subresource: str) -> prom.Counter:
+    return WRITES.labels(side, verb, subresource)
+
+
 def gauge(name: str, documentation: str, read: Callable[[], float]) -> None:
     """Register (once per process) a gauge whose value is read at scrape time."""
     metric = _gauges.get(name)
@@ -49,4 +62,4 @@ class WriteCounter:
     @hookimpl
     def syncpipe_action_done(self, action: object) -> None:
         side = getattr(getattr(action, "side", None), "value", "")
-        WRITES.labels(side, getattr(action, "verb", ""), getattr(action, "subresource", "")).inc()
+        writes(side, getattr(action, "verb", ""), getattr(action, "subresource", "")).inc()
