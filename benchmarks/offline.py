@@ -85,7 +85,7 @@ def snapshot_path(size: str) -> pathlib.Path:
 # Memory is attributed by the innermost syncpipe frame that allocated it: the syncer's caches
 # and bookkeeping (informer stores, flows, queues, engine state) against what only a replay
 # has — the memory stores standing in for the API servers, the snapshot reader, the plan.
-TRACE_DEPTH = 64
+TRACE_DEPTH = 16  # frames kept per allocation: enough to reach a syncpipe frame
 NOT_THE_SYNCER = (
     "/syncpipe/replay/memstore.py",
     "/syncpipe/replay/patching.py",
@@ -95,14 +95,17 @@ NOT_THE_SYNCER = (
 
 
 def _syncer_share(snapshot: tracemalloc.Snapshot) -> int:
-    """Bytes held by allocations whose innermost syncpipe frame is the syncer's."""
+    """Bytes held by allocations whose innermost syncpipe frame is the syncer's.
+
+    Grouped by traceback first (a few thousand distinct ones against millions of traces at
+    100k objects, where a loop over the traces themselves takes longer than the replay)."""
     total = 0
-    for trace in snapshot.traces:
-        for frame in trace.traceback:  # innermost first
+    for statistic in snapshot.statistics("traceback"):
+        for frame in reversed(statistic.traceback):  # innermost first
             if "/syncpipe/" not in frame.filename:
                 continue
             if not frame.filename.endswith(NOT_THE_SYNCER):
-                total += trace.size
+                total += statistic.size
             break
     return total
 
