@@ -176,11 +176,13 @@ class Store:
             if obj is not None:
                 return obj
             packed = self._items.get(key)
-            if packed is None:
-                return None
-            obj = packed.unpack()
-            self._remember(key, obj)
-            return obj
+        if packed is None:
+            return None
+        obj = packed.unpack()  # outside the lock: workers and the reflector share it
+        with self._lock:
+            if self._items.get(key) is packed:
+                self._remember(key, obj)
+        return obj
 
     def list(self) -> list[RawObject]:
         """Every cached object, decoded (shared with the cache where recently used)."""
