@@ -21,7 +21,7 @@ its floor on the same API servers.
    (notification), plus one write's own latency. Ratio = syncer p50 / (notification p50 +
    write p50). Then R updates of one same ConfigMap (an object edited in a loop), reported
    apart.
-4. **writes at rest**: two forced resyncs of every informer (each drained), counting the
+4. **writes at rest**: five forced resyncs of every informer (each drained), counting the
    downstream create/patch/update/delete requests meanwhile: should be 0.
 """
 
@@ -485,12 +485,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "same_object": summarize(repeated),
                 }
 
-                print("4/4 writes at rest over two forced resyncs ...")
+                print("4/4 writes at rest over five forced resyncs ...")
                 settle(syncer, quiet=2.0)
                 before_down = write_counts(syncer.downstream)
                 before_up = write_counts(syncer.upstream)
                 resynced = 0
-                for _ in range(2):
+                for _ in range(5):
                     for informer in informers_of(syncer):
                         resynced += informer.resync()
                     settle(syncer)
@@ -543,7 +543,7 @@ def report(results: dict[str, Any]) -> None:
             f"{len(same['samples_ms'])} updates of one ConfigMap; {same['timed_out']} timed out",
         ),
         (
-            "writes at rest (2 resyncs)",
+            "writes at rest (5 resyncs)",
             str(sum(rest["downstream_writes"].values())),
             f"target 0; {rest['resynced_objects']} objects resynced",
         ),
