@@ -37,6 +37,8 @@ from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
 from syncpipe.testing import wait_for
+from syncpipe.testing.manifests import configmap as configmap  # re-exported for the fault tests
+from syncpipe.testing.manifests import deployment as deployment
 
 CM = GroupVersionResource("", "v1", "configmaps")
 NS = GroupVersionResource("", "v1", "namespaces")
@@ -102,32 +104,6 @@ def write_kubeconfig(path: Path, *, server: str, ca_pem: bytes, token: str) -> P
 
 def namespace(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-
-
-def configmap(ns: str, name: str, data: dict[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": ns},
-        "data": data,
-    }
-
-
-def deployment(ns: str, name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "c", "image": "busybox", "args": ["sleep", "1"]}]},
-            },
-        },
-    }
 
 
 def resource_entry(group: str, resource: str, version: str = "v1") -> dict[str, str]:

@@ -15,6 +15,7 @@ from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
 from syncpipe.testing import wait_for
+from syncpipe.testing.manifests import configmap, deployment
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.usefixtures("syncer_crds")]
 
@@ -73,32 +74,6 @@ def configmaps_of(name: str, ns: str) -> dict[str, Any]:
 
 def namespace(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
-
-
-def configmap(ns: str, name: str, data: dict[str, str], **meta: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": ns, **meta},
-        "data": data,
-    }
-
-
-def deployment(ns: str, name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "c", "image": "busybox", "args": ["sleep", "1"]}]},
-            },
-        },
-    }
 
 
 def test_namespace_scope_downsyncs_selected_objects_and_nothing_else(

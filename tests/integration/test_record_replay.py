@@ -28,6 +28,7 @@ from syncpipe.replay.snapshot import RecordType, Snapshot
 from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
 from syncpipe.testing import wait_for
+from syncpipe.testing.manifests import deployment
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.usefixtures("syncer_crds")]
 
@@ -99,23 +100,6 @@ def syncer_config(name: str, ns: str) -> dict[str, Any]:
                     "objectsByNamespace": [{"namespace": ns, "names": ["web"]}],
                 },
             ]
-        },
-    }
-
-
-def deployment(ns: str, name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "c", "image": "busybox", "args": ["sleep", "1"]}]},
-            },
         },
     }
 

@@ -34,6 +34,7 @@ from syncpipe.clients.connect import ClusterAccess, load_configuration
 from syncpipe.clients.rest import RestClient, object_path
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.testing import wait_for
+from syncpipe.testing.manifests import deployment
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.slow]
 
@@ -362,23 +363,6 @@ def configmap(ns: str, name: str) -> dict[str, Any]:
         "kind": "ConfigMap",
         "metadata": {"name": name, "namespace": ns},
         "data": {"k": "v"},
-    }
-
-
-def deployment(ns: str, name: str) -> dict[str, Any]:
-    labels = {"app": name}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
-            },
-        },
     }
 
 
