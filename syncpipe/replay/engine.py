@@ -504,7 +504,7 @@ class ReplayEngine:
             is_inferred = event.type is EventType.DELETED and marker in inferred
             inferred.discard(marker)
             flow.note_source_event(key, inferred_delete=is_inferred)
-            if routing.source_needs_reconcile(direction, event):
+            if routing.needs_reconcile(direction, event):
                 self.scheduler.add(queue, key)
 
         informer.add_handler(on_source)
@@ -617,7 +617,7 @@ class ReplayEngine:
             echo = event.type in (EventType.ADDED, EventType.MODIFIED) and flow.is_own_echo(
                 event.key, event.obj
             )
-            if not echo and routing.target_needs_reconcile(direction, event):
+            if not echo and routing.needs_reconcile(direction, event):
                 self.scheduler.add(queue, key)
             if status_on and routing.target_needs_status_return(event):
                 self.scheduler.add_after("status", key, settle)

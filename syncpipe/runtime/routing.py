@@ -15,34 +15,20 @@ from __future__ import annotations
 from syncpipe.model.events import Direction, Event, EventType
 
 
-def _changed(direction: Direction, event: Event) -> bool:
-    """Whether a MODIFIED event changed what ``direction`` copies (True when not known).
+def needs_reconcile(direction: Direction, event: Event) -> bool:
+    """Whether a source event, or an event on an owned copy, can change what ``direction``
+    has to write (True for events that do not say what changed).
 
-    Downsync never carries ``.status`` (status flows the other way); upsync carries it, and
-    an upsynced copy's status is written by the syncer, so there it counts.
+    Downsync never carries ``.status`` (status flows the other way): a source whose only
+    change is its status — typically the echo of status return's own write — or a copy whose
+    status its controllers updated needs no look. Upsync carries status, and an upsynced
+    copy's status is written by the syncer, so there a status change counts.
     """
     if event.type is not EventType.MODIFIED or event.content_changed is None:
         return True
     if event.content_changed:
         return True
     return direction is Direction.UP and event.status_changed is not False
-
-
-def source_needs_reconcile(direction: Direction, event: Event) -> bool:
-    """Whether a source event can change what the target should hold.
-
-    A downsync source whose only change is its status — typically the echo of status
-    return's own write — needs no look.
-    """
-    return _changed(direction, event)
-
-
-def target_needs_reconcile(direction: Direction, event: Event) -> bool:
-    """Whether a change to an owned copy can be drift that the flow must put back.
-
-    A downstream copy's ``.status`` belongs to its controllers, not to the downsync.
-    """
-    return _changed(direction, event)
 
 
 def target_needs_status_return(event: Event) -> bool:

@@ -567,7 +567,7 @@ class Syncer:
                 event.key,
                 inferred_delete=event.type is EventType.DELETED and event.final_state_unknown,
             )
-            if routing.source_needs_reconcile(direction, event):
+            if routing.needs_reconcile(direction, event):
                 queue.add(event.key)
             if is_crd and event.type in (EventType.ADDED, EventType.DELETED):
                 self.request_rediscovery()
@@ -621,7 +621,7 @@ class Syncer:
             echo = event.type in (EventType.ADDED, EventType.MODIFIED) and flow.is_own_echo(
                 event.key, event.obj
             )
-            if not echo and routing.target_needs_reconcile(direction, event):
+            if not echo and routing.needs_reconcile(direction, event):
                 queue.add(key)
             if status_on and routing.target_needs_status_return(event):
                 self.queues["status"].add_after(key, settle)

@@ -68,18 +68,15 @@ def test_only_server_bookkeeping_changed_needs_no_reconcile_either_way() -> None
     old = deployment()
     new = deployment(metadata__resourceVersion="11", metadata__managedFields=[])
     event = modified(old, new)
-    assert not routing.source_needs_reconcile(Direction.DOWN, event)
-    assert not routing.source_needs_reconcile(Direction.UP, event)
-    assert not routing.target_needs_reconcile(Direction.DOWN, event)
+    assert not routing.needs_reconcile(Direction.DOWN, event)
+    assert not routing.needs_reconcile(Direction.UP, event)
     assert not routing.target_needs_status_return(event)
 
 
 def test_a_status_change_matters_to_upsync_and_status_return_only() -> None:
     event = modified(deployment(), deployment(status={"readyReplicas": 2}))
-    assert not routing.source_needs_reconcile(Direction.DOWN, event)
-    assert not routing.target_needs_reconcile(Direction.DOWN, event)
-    assert routing.source_needs_reconcile(Direction.UP, event)
-    assert routing.target_needs_reconcile(Direction.UP, event)
+    assert not routing.needs_reconcile(Direction.DOWN, event)
+    assert routing.needs_reconcile(Direction.UP, event)
     assert routing.target_needs_status_return(event)
 
 
@@ -97,8 +94,7 @@ def test_a_status_change_matters_to_upsync_and_status_return_only() -> None:
 def test_a_content_change_always_needs_a_reconcile(changes: dict[str, Any]) -> None:
     event = modified(deployment(), deployment(**changes))
     for direction in Direction:
-        assert routing.source_needs_reconcile(direction, event)
-        assert routing.target_needs_reconcile(direction, event)
+        assert routing.needs_reconcile(direction, event)
     assert not routing.target_needs_status_return(event)
 
 
@@ -110,8 +106,7 @@ def test_an_unknown_change_is_looked_at() -> None:
     """A MODIFIED event that does not say what changed (not from a cache) is never skipped."""
     event = unannounced(EventType.MODIFIED, deployment())
     for direction in Direction:
-        assert routing.source_needs_reconcile(direction, event)
-        assert routing.target_needs_reconcile(direction, event)
+        assert routing.needs_reconcile(direction, event)
     assert routing.target_needs_status_return(event)
 
 
@@ -119,8 +114,7 @@ def test_an_unknown_change_is_looked_at() -> None:
 def test_events_without_a_previous_version_are_always_looked_at(event_type: EventType) -> None:
     event = unannounced(event_type, deployment())
     for direction in Direction:
-        assert routing.source_needs_reconcile(direction, event)
-        assert routing.target_needs_reconcile(direction, event)
+        assert routing.needs_reconcile(direction, event)
     assert routing.target_needs_status_return(event)
 
 
@@ -131,5 +125,5 @@ def test_a_copy_without_status_has_none_to_return() -> None:
 
 def test_deletes_need_a_reconcile_but_no_status() -> None:
     event = unannounced(EventType.DELETED, deployment())
-    assert routing.target_needs_reconcile(Direction.DOWN, event)
+    assert routing.needs_reconcile(Direction.DOWN, event)
     assert not routing.target_needs_status_return(event)
