@@ -138,29 +138,23 @@ class RestClient:
         payload = None if body is None else orjson.dumps(body)
         if payload is not None and content_type is None:
             content_type = JSON
+        opener: urllib3.PoolManager | urllib3.HTTPConnectionPool
+        if self._server_pool is not None:
+            opener, url = self._server_pool, self._base_path + target
+        else:
+            opener, url = self._pool, self.host + target
         try:
-            if self._server_pool is not None:
-                response = self._server_pool.urlopen(
-                    method,
-                    self._base_path + target,
-                    body=payload,
-                    headers=self._headers(content_type),
-                    timeout=timeout or REQUEST_TIMEOUT,
-                    preload_content=False,
-                    retries=False,
-                    redirect=False,
-                    assert_same_host=False,
-                )
-            else:
-                response = self._pool.request(
-                    method,
-                    self.host + target,
-                    body=payload,
-                    headers=self._headers(content_type),
-                    timeout=timeout or REQUEST_TIMEOUT,
-                    preload_content=False,
-                    retries=False,
-                )
+            response = opener.urlopen(
+                method,
+                url,
+                body=payload,
+                headers=self._headers(content_type),
+                timeout=timeout or REQUEST_TIMEOUT,
+                preload_content=False,
+                retries=False,
+                redirect=False,
+                assert_same_host=False,
+            )
         except urllib3.exceptions.HTTPError as exc:
             raise errors.ApiUnreachable(
                 f"{method} {self.host}{path}: cannot reach the {self.label or 'API'} server: {exc}"
