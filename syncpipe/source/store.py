@@ -16,7 +16,11 @@ Deliberately not done here:
   compared for *equality* (same RV ⇒ same content).
 - No decoded objects kept (beyond a few recent ones): each cached object is held as compact
   JSON (see ``_Packed``), about its size on the wire instead of the 3-5 times that Python dicts
-  take, and decoded when asked for. Events carry the dict they were given.
+  take, and decoded when asked for. Events carry the dict they were given. The exception is a
+  list's objects that nobody has read yet (``_fresh``): every one of them is about to be read
+  once by the reconcile its event queued, so each is handed out as listed instead of being
+  decoded again, and dropped from the store's hands by that first read (or by the next change
+  of its key, the next list or the next resync, whichever comes first).
 - No indexes beyond the key (no label or namespace indexes): nothing in syncpipe needs them yet.
 """
 
@@ -160,6 +164,8 @@ class Store:
         self._lock = threading.RLock()
         self._items: dict[ObjectKey, _Packed] = {}
         self._hot: dict[ObjectKey, RawObject] = {}  # insertion-ordered: oldest first
+        # Listed objects not read yet (see the module docstring): the decoded list items.
+        self._fresh: dict[ObjectKey, RawObject] = {}
         self._resource_version = ""
         self._counts = _Counters()
 
@@ -175,6 +181,10 @@ class Store:
             obj = self._hot.get(key)
             if obj is not None:
                 return obj
+            obj = self._fresh.pop(key, None)
+            if obj is not None:
+                self._remember(key, obj)
+                return obj
             packed = self._items.get(key)
         if packed is None:
             return None
@@ -187,7 +197,10 @@ class Store:
     def list(self) -> list[RawObject]:
         """Every cached object, decoded (shared with the cache where recently used)."""
         with self._lock:
-            return [self._hot.get(key) or packed.unpack() for key, packed in self._items.items()]
+            return [
+                self._hot.get(key) or self._fresh.get(key) or packed.unpack()
+                for key, packed in self._items.items()
+            ]
 
     def keys(self) -> builtins.list[ObjectKey]:
         """Every cached key."""
@@ -232,6 +245,7 @@ class Store:
         with self._lock:
             self._items.pop(key, None)
             self._hot.pop(key, None)
+            self._fresh.pop(key, None)
             self._counts.deleted += 1
             self._emit(EventType.DELETED, key, obj, objects.resource_version_of(obj))
 
@@ -249,8 +263,10 @@ class Store:
             listed: dict[ObjectKey, RawObject] = {self.key_of(obj): obj for obj in items}
             previous = self._items
             previous_hot = self._hot
+            previous_fresh = self._fresh
             self._items = {}
             self._hot = {}
+            self._fresh = fresh = {}
             self._resource_version = resource_version
             self._counts.replaces += 1
             for key, obj in listed.items():
@@ -263,6 +279,7 @@ class Store:
                     continue
                 packed = _Packed.of(obj)
                 self._items[key] = packed
+                fresh[key] = obj
                 if old is None:
                     self._counts.added += 1
                     self._emit(EventType.ADDED, key, obj, rv)
@@ -274,7 +291,7 @@ class Store:
             for key, gone in previous.items():
                 if key not in listed:
                     self._counts.inferred_deletes += 1
-                    last = previous_hot.get(key) or gone.unpack()
+                    last = previous_hot.get(key) or previous_fresh.get(key) or gone.unpack()
                     self._emit(
                         EventType.DELETED, key, last, resource_version, final_state_unknown=True
                     )
@@ -283,8 +300,9 @@ class Store:
         """Emit ``RESYNC`` for every cached object, from the cache alone; returns how many."""
         with self._lock:
             self._counts.resyncs += 1
+            fresh, self._fresh = self._fresh, {}
             for key, packed in self._items.items():
-                obj = self._hot.get(key) or packed.unpack()
+                obj = self._hot.get(key) or fresh.get(key) or packed.unpack()
                 self._emit(EventType.RESYNC, key, obj, packed.resource_version)
             return len(self._items)
 
@@ -306,6 +324,7 @@ class Store:
             old = self._items.get(key)
             self._items[key] = packed
             self._hot.pop(key, None)
+            self._fresh.pop(key, None)
             self._remember(key, obj)
             if old is not None:
                 self._counts.modified += 1

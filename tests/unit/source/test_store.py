@@ -239,3 +239,35 @@ def test_the_cache_holds_compact_json_not_python_objects():
     # The JSON itself plus a fixed overhead per object (the tuple, the bytes headers, the
     # resourceVersion string), whatever the object's size.
     assert held <= json_bytes + 250 * len(objects)
+
+
+def test_a_listed_object_is_handed_out_as_listed_once_then_the_store_lets_it_go():
+    """The reconcile each list item's event queues reads it without decoding it again."""
+    store, _ = make_store()
+    listed = [full_object(f"o{i}", "1") for i in range(HOT_OBJECTS * 3)]
+    store.replace(listed, "5")
+    assert len(store._fresh) == len(listed)
+    for obj in listed:
+        assert store.get(key(obj["metadata"]["name"])) is obj  # type: ignore[index]
+    assert store._fresh == {}  # each first read released its object
+    # Later reads decode the compact form like any other (equal, no longer the list's dict).
+    assert store.get(key("o0")) == listed[0]
+    assert store.get(key("o0")) is not listed[0]
+
+
+def test_listed_objects_not_read_yet_go_with_a_change_a_delete_a_relist_or_a_resync():
+    store, events = make_store()
+    store.replace([full_object(f"o{i}", "1") for i in range(5)], "5")
+    newer = full_object("o0", "2")
+    store.update(newer)
+    assert store.get(key("o0")) is newer
+    store.delete(full_object("o1", "3"))
+    assert store.get(key("o1")) is None
+    assert set(store._fresh) == {key("o2"), key("o3"), key("o4")}
+    store.replace([full_object("o2", "1"), full_object("o3", "1"), full_object("o4", "4")], "6")
+    assert set(store._fresh) == {key("o4")}  # unchanged ones keep their packed form only
+    events.clear()
+    store.resync()
+    assert store._fresh == {}
+    assert [e.obj for e in events if e.key == key("o4")] == [full_object("o4", "4")]
+    assert store.get(key("o4")) == full_object("o4", "4")
