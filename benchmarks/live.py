@@ -343,7 +343,7 @@ def delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 
 def measure_raw(
-    down: RestClient,
+    down_kubeconfig: pathlib.Path,
     clock: ProcessClock,
     n: int,
     m: int,
@@ -352,7 +352,10 @@ def measure_raw(
 ) -> dict[str, Any]:
     """The floor of the initial sync, observed exactly as the sync is: the clock stops when
     the same downstream watches have seen the last object arrive (their cost on the API server
-    and in this process is then part of both measurements, not of the syncer's alone)."""
+    and in this process is then part of both measurements, not of the syncer's alone). A new
+    client each time: its connections are opened inside the window, like a new syncer's."""
+    down = rest_for(down_kubeconfig, "downstream")  # the namespace and the watches
+    creator = rest_for(down_kubeconfig, "downstream")  # the creates, from cold connections
     down.create(NS, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": RAW_NS}})
     selector = f"{BENCH_LABEL}=1"
     cms = ArrivalWatch(down, CM, RAW_NS, selector, added_name).start()
@@ -362,14 +365,16 @@ def measure_raw(
         quiet = clock.wait_quiet()
         cpu_before = clock.read()
         started = time.perf_counter()
-        returned = create_all(down, objs, concurrency)
+        returned = create_all(creator, objs, concurrency)
         last = max(cms.wait_count(n, timeout=600), deploys.wait_count(m, timeout=600) if m else 0)
         seconds = last - started
         cpu = clock.used(cpu_before, clock.read())
     finally:
         cms.close()
         deploys.close()
+        creator.close()
     delete_namespace_and_wait(down, RAW_NS)
+    down.close()
     return {
         "objects": n + m,
         "seconds": seconds,
@@ -586,9 +591,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 entry: dict[str, Any] = {"order": order}
                 for phase in order:
                     if phase == "raw":
-                        entry["raw"] = measure_raw(down, clock, n, m, c, mixed)
+                        entry["raw"] = measure_raw(down_config, clock, n, m, c, mixed)
                         entry["raw_kind_by_kind"] = measure_raw(
-                            down, clock, n, m, c, lambda objs: objs
+                            down_config, clock, n, m, c, lambda objs: objs
                         )
                     else:
                         entry["sync"], syncer = measure_sync(

@@ -39,6 +39,7 @@ from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
 from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
 from syncpipe.runtime.safety import DeletionGuard
+from syncpipe.runtime.statushold import StatusHold
 from syncpipe.runtime.workqueue import WorkQueue
 from syncpipe.source.informer import EventSource, Informer
 from syncpipe.source.polling import PollingSource
@@ -187,6 +188,7 @@ class Syncer:
             name: WorkQueue(name=name, rate_limiter=ratelimit.default_controller_rate_limiter())
             for name in ("downsync", "upsync", "status")
         }
+        self.status_hold = StatusHold(backlog=lambda: len(self.queues["downsync"]))
         self.controllers = {
             "downsync": Controller(
                 name="downsync",
@@ -207,7 +209,7 @@ class Syncer:
             "status": Controller(
                 name="status",
                 queue=self.queues["status"],
-                reconcile=self.status_return.reconcile,
+                reconcile=self._return_status,
                 workers=max(1, settings.write_concurrency // 2),
                 on_rejected=self._report_rejected,
             ),
@@ -244,6 +246,14 @@ class Syncer:
     @property
     def down_queue(self) -> WorkQueue[ObjectKey]:
         return self.queues["downsync"]
+
+    def _return_status(self, key: ObjectKey) -> None:
+        """Status return, put back for a settle window while downsync has a backlog (see
+        ``runtime.statushold``)."""
+        if self.status_hold.should_wait(key):
+            self.queues["status"].add_after(key, self.settings.status_settle_seconds)
+            return
+        self.status_return.reconcile(key)
 
     def _queue_for(self, direction: Direction) -> WorkQueue[ObjectKey]:
         return self.queues["downsync" if direction is Direction.DOWN else "upsync"]
