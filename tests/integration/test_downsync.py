@@ -503,3 +503,48 @@ def test_an_upstream_view_that_suddenly_lists_empty_deletes_nothing_beyond_the_b
     # Only the breaker's allowance (20 % of the owned copies, at least 5) went.
     assert len(remaining) >= 40 - max(5, int(0.2 * 41)) - 1
     assert len(remaining) < 40
+
+
+def test_status_held_back_by_a_downsync_backlog_still_returns(
+    upstream, downstream, up_rest, down_rest, unique_name
+):
+    """Status return waits while downsync has a backlog (``runtime.statushold``), bounded per
+    key: a Deployment's status written during a big initial sync still comes back."""
+    ns = unique_name
+    up_rest.create(NS, "", namespace(ns))
+    up_rest.create(DEPLOY, ns, deployment(ns, "web"))
+    for i in range(300):
+        up_rest.create(CM, ns, configmap(ns, f"cm-{i:03d}", {"i": str(i)}))
+    up_rest.create(
+        SYNCER_CONFIGS,
+        "",
+        syncer_config(
+            unique_name,
+            {
+                "namespaceScope": {
+                    "namespaces": [ns],
+                    "resources": [
+                        {"group": "apps", "resource": "deployments", "apiVersion": "v1"},
+                        {"group": "", "resource": "configmaps", "apiVersion": "v1"},
+                    ],
+                }
+            },
+        ),
+    )
+    syncer = make_syncer(upstream, downstream, unique_name, write_concurrency=1)
+    syncer.start()
+    try:
+
+        def returned() -> bool:
+            down = (down_rest.get_or_none(DEPLOY, ns, "web") or {}).get("status")
+            up = up_rest.get(DEPLOY, ns, "web").get("status")
+            return bool(down) and down.get("observedGeneration") is not None and down == up
+
+        wait_for(returned, timeout=60)
+        wait_for(lambda: len(down_rest.list(CM, ns)[0]) >= 300, timeout=60)
+        # Once the backlog is gone the last status written downstream is the one upstream.
+        wait_for(lambda: len(syncer.queues["downsync"]) == 0, timeout=30)
+        wait_for(returned, timeout=30)
+    finally:
+        syncer.stop(timeout=10)
+        up_rest.delete(SYNCER_CONFIGS, "", unique_name)
