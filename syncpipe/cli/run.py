@@ -55,7 +55,11 @@ def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     help="Seconds between drift re-checks from the cache.",
 )
 @click.option(
-    "--write-concurrency", default=8, show_default=True, type=int, help="Parallel writes."
+    "--write-concurrency",
+    default=8,
+    show_default=True,
+    type=int,
+    help="Writes in flight to each side at most.",
 )
 @click.option(
     "--status-return/--no-status-return",

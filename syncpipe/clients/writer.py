@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 from syncpipe.clients.rest import RestClient
 from syncpipe.model.actions import Action, Create, Delete, Patch
@@ -13,12 +14,25 @@ log = logging.getLogger(__name__)
 
 
 class ClusterWriter:
-    """Writes to one side; returns the object as the server answered (``None`` for deletes)."""
+    """Writes to one side; returns the object as the server answered (``None`` for deletes).
 
-    def __init__(self, rest: RestClient) -> None:
+    ``max_in_flight`` bounds the writes under way at once, whichever workers make them: the
+    write concurrency is a promise to the API server, while the reconciles around the writes
+    (hook chain, planning, cache reads) may run on more threads than that, so that the
+    writes in flight do not drop while workers are busy computing.
+    """
+
+    def __init__(self, rest: RestClient, *, max_in_flight: int | None = None) -> None:
         self.rest = rest
+        self._slots = threading.BoundedSemaphore(max_in_flight) if max_in_flight else None
 
     def apply(self, action: Action) -> RawObject | None:
+        if self._slots is None:
+            return self._write(action)
+        with self._slots:
+            return self._write(action)
+
+    def _write(self, action: Action) -> RawObject | None:
         key = action.key
         if isinstance(action, Create):
             return self.rest.create(key.gvr, key.namespace, action.body)

@@ -16,8 +16,8 @@ class Settings:
     # Periodic re-check of every object from the local caches (no server calls): catches drift
     # that no event announced. Minutes, as client-go controllers do.
     resync_period: float = attrs.field(default=300.0, validator=attrs.validators.gt(0))
-    # Parallel writes per direction: enough to hide API latency, few enough to stay polite
-    # on an edge cluster's API server.
+    # Writes in flight per side at most: enough to hide API latency, few enough to stay
+    # polite on an edge cluster's API server (downsync reconciles on a few more workers).
     write_concurrency: int = attrs.field(default=8, validator=attrs.validators.ge(1))
     # Status return on by default (KubeStellar's "reported state").
     status_return: bool = True

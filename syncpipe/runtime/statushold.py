@@ -8,10 +8,10 @@ the mailbox API server a write per change and the syncer a reconcile, all compet
 the downsync itself; what the upstream wants to see is the status once things settle.
 
 So a status-return key whose turn comes while the downsync queue holds at least
-``backlog`` keys is put back for another settle window instead, and the status written
-later folds all the changes in between into one write. The wait is bounded per key
-(``max_hold`` seconds from the first time it was held): under a downsync load that never
-ends, status still comes back, a little later, never never.
+``threshold`` keys is put back for a while (``STATUS_HOLD_RECHECK_SECONDS``) instead, and
+the status written later folds all the changes in between into one write. The wait is
+bounded per key (``max_hold`` seconds from the first time it was held): under a downsync
+load that never ends, status still comes back, only later.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from collections.abc import Callable, Hashable
 STATUS_HOLD_BACKLOG = 16
 # A status-return key is held for at most this long, whatever the backlog.
 STATUS_MAX_HOLD_SECONDS = 10.0
+# A held key looks again this soon (or after the settle window, if that is longer): every
+# look is a reconcile of the status queue, so not every half second for every copy.
+STATUS_HOLD_RECHECK_SECONDS = 1.0
 
 
 class StatusHold:

@@ -39,7 +39,7 @@ from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
 from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
 from syncpipe.runtime.safety import DeletionGuard
-from syncpipe.runtime.statushold import StatusHold
+from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
 from syncpipe.runtime.workqueue import WorkQueue
 from syncpipe.source.informer import EventSource, Informer
 from syncpipe.source.polling import PollingSource
@@ -67,6 +67,13 @@ def _namespace_boilerplate(obj: dict[str, Any]) -> bool:
     if kind == "ConfigMap" and name == "kube-root-ca.crt":
         return True
     return kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token"
+
+
+def reconcile_workers_beyond_writes(settings: Settings) -> int:
+    """Downsync workers beyond the write concurrency (whose writers bound the writes in
+    flight): they reconcile while the others wait for their writes, so that
+    ``write_concurrency`` writes stay under way during an initial sync instead of fewer."""
+    return max(2, settings.write_concurrency // 2)
 
 
 def _now_rfc3339() -> str:
@@ -104,8 +111,8 @@ class Syncer:
         self.settings = settings
         self.upstream = upstream
         self.downstream = downstream
-        self.upstream_writer = ClusterWriter(upstream)
-        self.downstream_writer = ClusterWriter(downstream)
+        self.upstream_writer = ClusterWriter(upstream, max_in_flight=settings.write_concurrency)
+        self.downstream_writer = ClusterWriter(downstream, max_in_flight=settings.write_concurrency)
         if pm is None:
             pm = manager.build(builtins=builtin.MODULES, disabled=settings.disabled_plugins)
         ctx = SyncContext(
@@ -194,7 +201,7 @@ class Syncer:
                 name="downsync",
                 queue=self.queues["downsync"],
                 reconcile=self.flows[Direction.DOWN].reconcile,
-                workers=settings.write_concurrency,
+                workers=settings.write_concurrency + reconcile_workers_beyond_writes(settings),
                 on_rejected=self._report_rejected,
                 on_success=self._clear_rejected,
             ),
@@ -251,7 +258,8 @@ class Syncer:
         """Status return, put back for a settle window while downsync has a backlog (see
         ``runtime.statushold``)."""
         if self.status_hold.should_wait(key):
-            self.queues["status"].add_after(key, self.settings.status_settle_seconds)
+            delay = max(self.settings.status_settle_seconds, STATUS_HOLD_RECHECK_SECONDS)
+            self.queues["status"].add_after(key, delay)
             return
         self.status_return.reconcile(key)
 
