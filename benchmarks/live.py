@@ -26,8 +26,9 @@ its floor on the same API servers.
    ConfigMaps), one at a time; each is timed from the upstream write returning to a downstream
    watch event carrying the new value. The floor is measured the same way on the downstream
    alone: a write made directly downstream, timed from its return to its watch event
-   (notification), plus one write's own latency. Ratio = syncer p50 / (notification p50 +
-   write p50). Then R updates of one same ConfigMap (an object edited in a loop), reported
+   (notification), plus one write's own latency; a floor sample is taken after each syncer
+   sample, so both see the same machine. Ratio = syncer p50 / (notification p50 + write
+   p50). Then R updates of one same ConfigMap (an object edited in a loop), reported
    apart.
 4. **writes at rest**: five forced resyncs of every informer (each drained), counting the
    downstream create/patch/update/delete requests meanwhile: should be 0.
@@ -472,25 +473,43 @@ def measure_sync_latency(
         watch.close()
 
 
-def measure_floor(down: RestClient, updates: int, timeout: float = 30.0) -> dict[str, list[float]]:
-    """The same loop on the downstream alone: write directly, time the write and its event."""
+def measure_latency_interleaved(
+    up: RestClient, down: RestClient, names: list[str], timeout: float = 30.0
+) -> tuple[list[float], dict[str, list[float]]]:
+    """Phase 3: syncer samples and floor samples taken in turn (one update through the
+    syncer, then one write made directly downstream), so that both see the same machine.
+
+    The floor's write goes to a ConfigMap of its own namespace downstream; it is timed from
+    the call to its return (the write) and from the return to its watch event (the
+    notification)."""
     down.create(NS, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": FLOOR_NS}})
-    for i in range(updates):
+    for i in range(len(names)):
         down.create(CM, FLOOR_NS, configmap(FLOOR_NS, i, **{LATENCY_LABEL: "1"}))
-    watch = ArrivalWatch(down, CM, FLOOR_NS, f"{LATENCY_LABEL}=1", seq_value).start()
-    notify, write = [], []
+    synced = ArrivalWatch(down, CM, SYNC_NS, f"{LATENCY_LABEL}=1", seq_value).start()
+    direct = ArrivalWatch(down, CM, FLOOR_NS, f"{LATENCY_LABEL}=1", seq_value).start()
+    samples: list[float] = []
+    notify: list[float] = []
+    write: list[float] = []
     try:
-        for i in range(updates):
-            name = f"cm-{i:05d}"
+        for i, name in enumerate(names):
+            seq = f"rotate-{i}"
+            up.merge_patch(CM, SYNC_NS, name, {"data": {"seq": seq}})
+            returned = time.perf_counter()
+            try:
+                samples.append(synced.wait_for(f"{name}={seq}", timeout) - returned)
+            except TimeoutError:
+                samples.append(float("inf"))
+            floor_name = f"cm-{i:05d}"
             started = time.perf_counter()
-            down.merge_patch(CM, FLOOR_NS, name, {"data": {"seq": str(i)}})
+            down.merge_patch(CM, FLOOR_NS, floor_name, {"data": {"seq": str(i)}})
             returned = time.perf_counter()
             write.append(returned - started)
-            notify.append(watch.wait_for(f"{name}={i}", timeout) - returned)
+            notify.append(direct.wait_for(f"{floor_name}={i}", timeout) - returned)
     finally:
-        watch.close()
+        synced.close()
+        direct.close()
     delete_namespace_and_wait(down, FLOOR_NS)
-    return {"notify": notify, "write": write}
+    return samples, {"notify": notify, "write": write}
 
 
 def summarize(samples: list[float]) -> dict[str, Any]:
@@ -648,14 +667,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 print(f"3/4 latency of {args.updates} single updates ...")
                 settle(syncer, quiet=2.0)
                 names = [f"cm-{i:05d}" for i in range(min(args.updates, n))]
-                sync_latency = measure_sync_latency(up, down, names, "rotate")
+                sync_latency, floor = measure_latency_interleaved(up, down, names)
                 settle(syncer)
                 # The same object updated again and again (a ConfigMap edited in a loop).
                 repeated = measure_sync_latency(
                     up, down, [names[0]] * args.repeats, "repeat", timeout=args.repeat_timeout
                 )
                 settle(syncer)
-                floor = measure_floor(down, len(names))
                 floor_p50 = statistics.median(floor["notify"]) + statistics.median(floor["write"])
                 floor_p99 = percentile(floor["notify"], 99) + percentile(floor["write"], 99)
                 sync_summary = summarize(sync_latency)
