@@ -459,18 +459,23 @@ def measure_sync_latency(
     """One upstream update per name in turn, each timed to its downstream watch event."""
     watch = ArrivalWatch(down, CM, SYNC_NS, f"{LATENCY_LABEL}=1", seq_value).start()
     try:
-        samples = []
-        for i, name in enumerate(names):
-            seq = f"{phase}-{i}"  # a new value every time, also across phases
-            up.merge_patch(CM, SYNC_NS, name, {"data": {"seq": seq}})
-            returned = time.perf_counter()
-            try:
-                samples.append(watch.wait_for(f"{name}={seq}", timeout) - returned)
-            except TimeoutError:
-                samples.append(float("inf"))
-        return samples
+        # A new value every time, also across phases.
+        return [
+            sync_sample(up, watch, name, f"{phase}-{i}", timeout) for i, name in enumerate(names)
+        ]
     finally:
         watch.close()
+
+
+def sync_sample(up: RestClient, watch: ArrivalWatch, name: str, seq: str, timeout: float) -> float:
+    """One upstream update of ``name``, timed from its return to the downstream watch event
+    carrying ``seq`` (``inf`` if it never comes)."""
+    up.merge_patch(CM, SYNC_NS, name, {"data": {"seq": seq}})
+    returned = time.perf_counter()
+    try:
+        return watch.wait_for(f"{name}={seq}", timeout) - returned
+    except TimeoutError:
+        return float("inf")
 
 
 def measure_latency_interleaved(
@@ -492,13 +497,7 @@ def measure_latency_interleaved(
     write: list[float] = []
     try:
         for i, name in enumerate(names):
-            seq = f"rotate-{i}"
-            up.merge_patch(CM, SYNC_NS, name, {"data": {"seq": seq}})
-            returned = time.perf_counter()
-            try:
-                samples.append(synced.wait_for(f"{name}={seq}", timeout) - returned)
-            except TimeoutError:
-                samples.append(float("inf"))
+            samples.append(sync_sample(up, synced, name, f"rotate-{i}", timeout))
             floor_name = f"cm-{i:05d}"
             started = time.perf_counter()
             down.merge_patch(CM, FLOOR_NS, floor_name, {"data": {"seq": str(i)}})
