@@ -608,7 +608,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for index in range(args.rounds):
                 # Raw first in every round: a sync right after another sync of the same
                 # objects (its copies' namespace just deleted) found the downstream API server
-                # and etcd using 1.6x the CPU for the same 1,101 creates (5 of 5 such rounds),
+                # and etcd using 1.6-2x the CPU for the same 1,101 creates (6 of 6 such rounds),
                 # while the syncer's own requests and CPU were the same as in other rounds.
                 last_round = index == args.rounds - 1
                 order = ["raw", "sync"]
