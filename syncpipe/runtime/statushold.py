@@ -49,7 +49,7 @@ class StatusHold:
         self.held = 0  # how many times a key was put back (for statistics)
 
     def should_wait(self, key: Hashable) -> bool:
-        """True: put ``key`` back for another settle window; False: return its status now."""
+        """True: put ``key`` back for a while; False: return its status now."""
         now = self._clock()
         with self._lock:
             if self._backlog() < self._threshold:

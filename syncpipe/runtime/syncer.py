@@ -255,7 +255,7 @@ class Syncer:
         return self.queues["downsync"]
 
     def _return_status(self, key: ObjectKey) -> None:
-        """Status return, put back for a settle window while downsync has a backlog (see
+        """Status return, put back for a while when downsync has a backlog (see
         ``runtime.statushold``)."""
         if self.status_hold.should_wait(key):
             delay = max(self.settings.status_settle_seconds, STATUS_HOLD_RECHECK_SECONDS)
@@ -311,6 +311,7 @@ class Syncer:
             "queues": {name: q.statistics() for name, q in self.queues.items()},
             "requests_downstream": dict(self.downstream.requests_by_verb),
             "requests_upstream": dict(self.upstream.requests_by_verb),
+            "status_returns_held": self.status_hold.held,
         }
 
     def describe(self) -> dict[str, list[str]]:
