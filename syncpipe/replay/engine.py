@@ -28,8 +28,10 @@ byte (uids, timestamps and resourceVersions come from counters and the virtual c
 
 Not emulated: the syncer's own bookkeeping writes (SyncerConfig heartbeat and conditions,
 Events about rejected objects, collection of emptied implicit namespaces) — rejections are
-reported in the result instead; and periodic resync, which finds nothing in a replay since
-nothing drifts behind the pipeline's back between records.
+reported in the result instead; periodic resync, which finds nothing in a replay since
+nothing drifts behind the pipeline's back between records; and status return's hold while
+downsync has a backlog (``runtime.statushold``), since each instant's downsync keys are
+drained before its status keys, so no backlog exists when a status key comes due.
 """
 
 from __future__ import annotations
