@@ -59,17 +59,17 @@ def syncer_config(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def namespace_scope(name: str, ns: str, *resources: GroupVersionResource) -> dict[str, Any]:
+    """A SyncerConfig selecting ``resources`` in namespace ``ns`` (``namespaceScope``)."""
+    selected = [
+        {"group": r.group, "resource": r.resource, "apiVersion": r.version} for r in resources
+    ]
+    return syncer_config(name, {"namespaceScope": {"namespaces": [ns], "resources": selected}})
+
+
 def configmaps_of(name: str, ns: str) -> dict[str, Any]:
     """A SyncerConfig selecting the ConfigMaps of namespace ``ns``."""
-    return syncer_config(
-        name,
-        {
-            "namespaceScope": {
-                "namespaces": [ns],
-                "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
-            }
-        },
-    )
+    return namespace_scope(name, ns, CM)
 
 
 def namespace(name: str) -> dict[str, Any]:
@@ -284,15 +284,7 @@ def test_status_returns_upstream_from_the_controller_manager(
     up_rest.create(
         SYNCER_CONFIGS,
         "",
-        syncer_config(
-            unique_name,
-            {
-                "namespaceScope": {
-                    "namespaces": [ns],
-                    "resources": [{"group": "apps", "resource": "deployments", "apiVersion": "v1"}],
-                }
-            },
-        ),
+        namespace_scope(unique_name, ns, DEPLOY),
     )
     wait_for(
         lambda: (
@@ -378,15 +370,7 @@ def test_the_polling_source_syncs_creates_updates_and_deletes(
         up_rest.create(
             SYNCER_CONFIGS,
             "",
-            syncer_config(
-                unique_name,
-                {
-                    "namespaceScope": {
-                        "namespaces": [ns],
-                        "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
-                    }
-                },
-            ),
+            configmaps_of(unique_name, ns),
         )
         wait_for(lambda: down_rest.get_or_none(CM, ns, "cm"), timeout=30)
         up_rest.merge_patch(CM, ns, "cm", {"data": {"v": "2"}})
@@ -518,18 +502,7 @@ def test_status_held_back_by_a_downsync_backlog_still_returns(
     up_rest.create(
         SYNCER_CONFIGS,
         "",
-        syncer_config(
-            unique_name,
-            {
-                "namespaceScope": {
-                    "namespaces": [ns],
-                    "resources": [
-                        {"group": "apps", "resource": "deployments", "apiVersion": "v1"},
-                        {"group": "", "resource": "configmaps", "apiVersion": "v1"},
-                    ],
-                }
-            },
-        ),
+        namespace_scope(unique_name, ns, DEPLOY, CM),
     )
     syncer = make_syncer(upstream, downstream, unique_name, write_concurrency=1)
     syncer.start()
