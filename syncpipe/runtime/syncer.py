@@ -667,9 +667,15 @@ class Syncer:
             side = direction.target
             rest = self.downstream if side is Side.DOWNSTREAM else self.upstream
             with self._targets_lock:
-                watched = {gvr for (d, gvr) in self._targets if d is direction}
+                # By group and resource: another version of a watched resource lists the same
+                # objects (CRDs at v1 and v1beta1), and a second informer would double them.
+                watched = {
+                    (gvr.group, gvr.resource) for (d, gvr) in self._targets if d is direction
+                }
             for info in self._discovery[side].resources:
-                if info.gvr in watched or not (info.listable and info.watchable):
+                if (info.gvr.group, info.gvr.resource) in watched:
+                    continue
+                if not (info.listable and info.watchable):
                     continue
                 if info.gvr == SYNCER_CONFIGS or info.gvr == EDGE_SYNC_CONFIGS:
                     continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -71,69 +71,112 @@ def wait_established(rest, name: str) -> None:
 
 
 @pytest.fixture
-def running(upstream, downstream, unique_name, up_rest) -> Iterator[Syncer]:
-    settings = Settings(syncer_name=unique_name, discovery_interval=2.0, heartbeat_interval=1.0)
-    syncer = wiring.build_syncer(
-        settings=settings,
-        upstream_kubeconfig=str(upstream.admin_kubeconfig),
-        downstream_kubeconfig=str(downstream.admin_kubeconfig),
-    )
-    syncer.start()
-    yield syncer
-    syncer.stop(timeout=10)
+def start_syncer(upstream, downstream, unique_name, up_rest) -> Iterator[Callable[[], Syncer]]:
+    """Starts the test's syncer when called (once); stops it and removes every config after."""
+    started: list[Syncer] = []
+
+    def start() -> Syncer:
+        settings = Settings(syncer_name=unique_name, discovery_interval=2.0, heartbeat_interval=1.0)
+        syncer = wiring.build_syncer(
+            settings=settings,
+            upstream_kubeconfig=str(upstream.admin_kubeconfig),
+            downstream_kubeconfig=str(downstream.admin_kubeconfig),
+        )
+        syncer.start()
+        started.append(syncer)
+        return syncer
+
+    yield start
+    for syncer in started:
+        syncer.stop(timeout=10)
     items, _ = up_rest.list(SYNCER_CONFIGS)
     for item in items:
         up_rest.delete(SYNCER_CONFIGS, "", item["metadata"]["name"])
+
+
+@pytest.fixture
+def running(start_syncer) -> Syncer:
+    return start_syncer()
+
+
+def syncer_state(syncer: Syncer, down_rest, gvr: GroupVersionResource) -> Callable[[], str]:
+    """What a failed wait for a copy of ``gvr`` should tell: the syncer's view and the API's."""
+
+    def describe() -> str:
+        try:
+            listed = down_rest.request("GET", f"/apis/{gvr.group}/{gvr.version}")
+            served = sorted(r["name"] for r in listed.get("resources") or ())
+        except Exception as exc:  # noqa: BLE001 - reported, not handled
+            served = [f"({type(exc).__name__}: {exc})"]
+        return (
+            f"syncer syncs {syncer.describe()}, {syncer.statistics()}; downstream "
+            f"{gvr.group}/{gvr.version} serves {served}"
+        )
+
+    return describe
+
+
+def crd_first_config(name: str, group: str) -> dict[str, Any]:
+    """Both CRDs by name, all WithStatus objects, and the Without named ``sample``."""
+    return {
+        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "kind": "SyncerConfig",
+        "metadata": {"name": name},
+        "spec": {
+            "clusterScope": [
+                {
+                    "group": "apiextensions.k8s.io",
+                    "resource": "customresourcedefinitions",
+                    "apiVersion": "v1",
+                    "objects": [f"withstatuses.{group}", f"withouts.{group}"],
+                },
+                {
+                    "group": group,
+                    "resource": "withstatuses",
+                    "apiVersion": "v1alpha1",
+                    "objects": ["*"],
+                },
+                {
+                    "group": group,
+                    "resource": "withouts",
+                    "apiVersion": "v1alpha1",
+                    "objects": ["sample"],
+                },
+            ]
+        },
+    }
+
+
+def create_crds(up_rest, group: str) -> None:
+    with_status = crd(group, "withstatuses", "WithStatus", namespaced=False, status=True)
+    without = crd(group, "withouts", "Without", namespaced=False, status=False)
+    for manifest in (with_status, without):
+        up_rest.create(CRDS, "", manifest)
+        wait_established(up_rest, manifest["metadata"]["name"])
 
 
 def test_crds_and_their_custom_resources_downsync_crd_first_and_status_returns(
     running, up_rest, down_rest, unique_name
 ):
     group = f"{unique_name}.example.com"
-    with_status = crd(group, "withstatuses", "WithStatus", namespaced=False, status=True)
-    without = crd(group, "withouts", "Without", namespaced=False, status=False)
-    for manifest in (with_status, without):
-        up_rest.create(CRDS, "", manifest)
-        wait_established(up_rest, manifest["metadata"]["name"])
-    up_rest.create(
-        SYNCER_CONFIGS,
-        "",
-        {
-            "apiVersion": "edge.kubestellar.io/v2alpha1",
-            "kind": "SyncerConfig",
-            "metadata": {"name": unique_name},
-            "spec": {
-                "clusterScope": [
-                    {
-                        "group": "apiextensions.k8s.io",
-                        "resource": "customresourcedefinitions",
-                        "apiVersion": "v1",
-                        "objects": [f"withstatuses.{group}", f"withouts.{group}"],
-                    },
-                    {
-                        "group": group,
-                        "resource": "withstatuses",
-                        "apiVersion": "v1alpha1",
-                        "objects": ["*"],
-                    },
-                    {
-                        "group": group,
-                        "resource": "withouts",
-                        "apiVersion": "v1alpha1",
-                        "objects": ["sample"],
-                    },
-                ]
-            },
-        },
-    )
+    create_crds(up_rest, group)
+    up_rest.create(SYNCER_CONFIGS, "", crd_first_config(unique_name, group))
     gvr_with = GroupVersionResource(group, "v1alpha1", "withstatuses")
     gvr_without = GroupVersionResource(group, "v1alpha1", "withouts")
     up_rest.create(gvr_with, "", cr(group, "WithStatus", "a", spec={"foo": "bar downsync"}))
     up_rest.create(gvr_without, "", cr(group, "Without", "sample", spec={"foo": "bar downsync"}))
     up_rest.create(gvr_without, "", cr(group, "Without", "not-selected", spec={"foo": "x"}))
-    wait_for(lambda: down_rest.get_or_none(gvr_with, "", "a"), timeout=60, ignore=(Exception,))
     wait_for(
-        lambda: down_rest.get_or_none(gvr_without, "", "sample"), timeout=60, ignore=(Exception,)
+        lambda: down_rest.get_or_none(gvr_with, "", "a"),
+        timeout=60,
+        ignore=(Exception,),
+        message=syncer_state(running, down_rest, gvr_with),
+    )
+    wait_for(
+        lambda: down_rest.get_or_none(gvr_without, "", "sample"),
+        timeout=60,
+        ignore=(Exception,),
+        message=syncer_state(running, down_rest, gvr_without),
     )
     assert down_rest.get(gvr_with, "", "a")["spec"] == {"foo": "bar downsync"}
     assert down_rest.get_or_none(gvr_without, "", "not-selected") is None
@@ -163,6 +206,34 @@ def test_crds_and_their_custom_resources_downsync_crd_first_and_status_returns(
         lambda: down_rest.get_or_none(gvr_without, "", "sample") is None,
         timeout=60,
         ignore=(Exception,),
+    )
+
+
+def test_a_syncer_started_after_its_config_watches_each_copy_once(
+    start_syncer, up_rest, down_rest, unique_name
+):
+    """Everything is in place upstream before the syncer starts, as after a restart: the copies
+    arrive, and the start-up search for owned copies of unwatched resources does not watch the
+    CRD copies a second time through apiextensions.k8s.io/v1beta1 (each copy counted once)."""
+    group = f"{unique_name}.example.com"
+    create_crds(up_rest, group)
+    up_rest.create(SYNCER_CONFIGS, "", crd_first_config(unique_name, group))
+    gvr_with = GroupVersionResource(group, "v1alpha1", "withstatuses")
+    gvr_without = GroupVersionResource(group, "v1alpha1", "withouts")
+    up_rest.create(gvr_with, "", cr(group, "WithStatus", "a", spec={"foo": "bar"}))
+    up_rest.create(gvr_without, "", cr(group, "Without", "sample", spec={"foo": "bar"}))
+    syncer = start_syncer()
+    for gvr, name in ((gvr_with, "a"), (gvr_without, "sample")):
+        wait_for(
+            lambda gvr=gvr, name=name: down_rest.get_or_none(gvr, "", name),
+            timeout=60,
+            ignore=(Exception,),
+            message=syncer_state(syncer, down_rest, gvr),
+        )
+    assert syncer.ready.wait(30), "the initial sync did not finish"
+    # Two CRDs and two custom resources, each owned copy counted once.
+    wait_for(
+        lambda: syncer.owned_count() == 4, timeout=10, message=lambda: str(syncer.statistics())
     )
 
 
