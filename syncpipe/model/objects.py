@@ -40,6 +40,11 @@ def resource_version_of(obj: Mapping[str, Any]) -> str:
     return str(meta(obj).get("resourceVersion") or "")
 
 
+def deletion_timestamp_of(obj: Mapping[str, Any]) -> str:
+    """When deletion was asked for (``""``: not being deleted)."""
+    return str(meta(obj).get("deletionTimestamp") or "")
+
+
 def uid_of(obj: Mapping[str, Any]) -> str:
     return str(meta(obj).get("uid") or "")
 

@@ -56,8 +56,8 @@ def plan(
     recorded field set is only decoded when it differs from the desired one.
     """
     if desired is None:
-        if live is None:
-            return None
+        if live is None or objects.deletion_timestamp_of(live):
+            return None  # gone, or already being deleted (finalizers pending): nothing to ask
         return actions.Delete(side=side, key=key, uid=objects.uid_of(live))
     record = lastapplied.record_of(desired)
     target = objects.with_annotations(desired, {lastapplied.ANNOTATION: record})

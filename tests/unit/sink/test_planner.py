@@ -59,6 +59,11 @@ def test_a_target_no_longer_desired_is_deleted_with_its_uid(live) -> None:
     assert action == actions.Delete(side=SIDE, key=DEPLOYMENT_KEY, uid=objects.uid_of(live))
 
 
+def test_a_target_already_being_deleted_is_not_deleted_again(live) -> None:
+    terminating = objects.with_metadata(live, deletionTimestamp="2026-12-02T03:00:00Z")
+    assert plan(None, terminating) is None
+
+
 def test_the_steady_state_plans_nothing(desired, live) -> None:
     assert plan(desired, live) is None
 
