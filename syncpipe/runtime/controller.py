@@ -35,6 +35,9 @@ UNAVAILABLE_BASE_DELAY = 0.5
 UNAVAILABLE_MAX_DELAY = 10.0
 # A conflicting write is retried at once a few times before falling back to backoff.
 IMMEDIATE_CONFLICT_RETRIES = 3
+# A key that has waited this long (an API not served yet, a cache not synced) is logged at
+# INFO once: its retries are DEBUG, and a wait that does not end must still be visible.
+LONG_WAIT_SECONDS = 30.0
 
 
 class Controller(Generic[K]):
@@ -64,6 +67,8 @@ class Controller(Generic[K]):
         )
         self._threads: list[threading.Thread] = []
         self._conflicts: dict[K, int] = {}
+        # Keys retrying a RetryableError: since when, and whether the long wait was logged.
+        self._waiting: dict[K, tuple[float, bool]] = {}
         self._lock = threading.Lock()
         self.reconciles = 0
         self.failures = 0
@@ -106,6 +111,7 @@ class Controller(Generic[K]):
             with self._lock:
                 self.reconciles += 1
                 self._conflicts.pop(key, None)
+                self._waiting.pop(key, None)
             self.queue.forget(key)
             self._unavailable.forget(key)
             if self._on_success is not None:
@@ -132,12 +138,15 @@ class Controller(Generic[K]):
                 self._report(key, exc)
             else:
                 log.debug("%s: %s: %s (retry in %.2fs)", self.name, key, exc, exc.delay)
+                self._note_wait(key, exc)
             self.queue.add_after(key, exc.delay)
             return
         if isinstance(exc, errors.TerminalError | errors.ApiInvalid | errors.TransformError):
             log.warning("%s: %s rejected: %s", self.name, key, exc)
             self._report(key, exc)
             self.queue.forget(key)
+            with self._lock:
+                self._waiting.pop(key, None)
             return
         if isinstance(exc, errors.ApiUnreachable | errors.ApiServerError):
             delay = self._unavailable.when(key) * (1 + random.random() / 2)  # noqa: S311 - jitter
@@ -152,6 +161,15 @@ class Controller(Generic[K]):
         else:
             log.error("%s: unexpected error on %s", self.name, key, exc_info=exc)
         self.queue.add_rate_limited(key)
+
+    def _note_wait(self, key: K, exc: Exception) -> None:
+        now = time.monotonic()
+        with self._lock:
+            since, logged = self._waiting.setdefault(key, (now, False))
+            if logged or now - since < LONG_WAIT_SECONDS:
+                return
+            self._waiting[key] = (since, True)
+        log.info("%s: %s still waiting after %.0fs: %s", self.name, key, now - since, exc)
 
     def _report(self, key: K, exc: Exception) -> None:
         if self._on_rejected is None:
