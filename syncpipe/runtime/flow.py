@@ -617,6 +617,18 @@ class Flow:
         return cached
 
 
+# Resources whose ``.status`` is each API server's own bookkeeping about serving them, not a
+# report from the edge: a downstream CRD's conditions, accepted names and stored versions
+# describe the downstream server. Written upstream they would overwrite what the upstream's
+# controllers keep there (a denatured CRD's accepted names differ outright), which makes the
+# upstream server stop serving the resource or tear down its storage and every watch on it,
+# and the upstream controllers write theirs back: a fight. The original returns them; syncpipe
+# does not.
+SERVER_OWNED_STATUS = frozenset(
+    {"customresourcedefinitions.apiextensions.k8s.io", "apiservices.apiregistration.k8s.io"}
+)
+
+
 @attrs.define(eq=False)
 class StatusReturn:
     """Returns the ``.status`` of downsynced copies to their upstream objects.
@@ -626,7 +638,7 @@ class StatusReturn:
     Off per object with ``edge.kubestellar.io/return-status: "false"`` on the upstream object,
     and per SyncerConfig with the same annotation on the config (an object selected only by
     such configs returns no status). Where the upstream resource has no ``/status`` subresource
-    the main resource is patched, touching only ``/status``.
+    the main resource is patched, touching only ``/status``. Never for ``SERVER_OWNED_STATUS``.
     """
 
     flow: Flow
@@ -643,6 +655,8 @@ class StatusReturn:
         return bool(reasons) and reasons <= off
 
     def reconcile(self, key: ObjectKey) -> None:
+        if key.gvr.group_resource in SERVER_OWNED_STATUS:
+            return
         flow = self.flow
         source = flow.sources.get(key.gvr)
         if source is None or source.informer is None or not source.informer.has_synced():

@@ -37,7 +37,13 @@ from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, Resour
 from syncpipe.runtime import metrics, ratelimit, routing
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
-from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
+from syncpipe.runtime.flow import (
+    RETURN_STATUS_ANNOTATION,
+    SERVER_OWNED_STATUS,
+    Flow,
+    SourceState,
+    StatusReturn,
+)
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
 from syncpipe.runtime.workqueue import WorkQueue
@@ -629,7 +635,11 @@ class Syncer:
         flow = self.flows[direction]
         queue = self._queue_for(direction)
         settle = self.settings.status_settle_seconds
-        status_on = self.settings.status_return and direction is Direction.DOWN
+        status_on = (
+            self.settings.status_return
+            and direction is Direction.DOWN
+            and info.gvr.group_resource not in SERVER_OWNED_STATUS
+        )
 
         def on_target(event: Event) -> None:
             if event.type is EventType.BOOKMARK or event.obj is None:

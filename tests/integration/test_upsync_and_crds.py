@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -214,9 +215,13 @@ def test_a_syncer_started_after_its_config_watches_each_copy_once(
 ):
     """Everything is in place upstream before the syncer starts, as after a restart: the copies
     arrive, and the start-up search for owned copies of unwatched resources does not watch the
-    CRD copies a second time through apiextensions.k8s.io/v1beta1 (each copy counted once)."""
+    CRD copies a second time through apiextensions.k8s.io/v1beta1 (each copy counted once).
+
+    A CRD's status is its server's own: the downstream copies' conditions never overwrite the
+    upstream CRDs' (their times differ here: the copies are made over a second later)."""
     group = f"{unique_name}.example.com"
     create_crds(up_rest, group)
+    time.sleep(1.1)  # condition times have one-second resolution
     up_rest.create(SYNCER_CONFIGS, "", crd_first_config(unique_name, group))
     gvr_with = GroupVersionResource(group, "v1alpha1", "withstatuses")
     gvr_without = GroupVersionResource(group, "v1alpha1", "withouts")
@@ -235,6 +240,12 @@ def test_a_syncer_started_after_its_config_watches_each_copy_once(
     wait_for(
         lambda: syncer.owned_count() == 4, timeout=10, message=lambda: str(syncer.statistics())
     )
+    wait_for(lambda: not syncer.queues["status"].statistics().waiting, timeout=10)
+    for plural in ("withstatuses", "withouts"):
+        upstream_crd = up_rest.get(CRDS, "", f"{plural}.{group}")
+        downstream_crd = down_rest.get(CRDS, "", f"{plural}.{group}")
+        # Returned, they would be equal (the upstream controllers leave times they agree with).
+        assert upstream_crd["status"]["conditions"] != downstream_crd["status"]["conditions"]
 
 
 def test_upsync_creates_updates_and_deletes_selected_objects_only(
