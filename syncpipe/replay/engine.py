@@ -608,7 +608,9 @@ class ReplayEngine:
         flow = self.flows[direction]
         queue = "downsync" if direction is Direction.DOWN else "upsync"
         settle = self.settings.status_settle_seconds
-        status_on = self.settings.status_return and direction is Direction.DOWN
+        status_on = routing.copies_return_status(
+            direction, info, enabled=self.settings.status_return
+        )
 
         def on_target(event: Event) -> None:
             if event.obj is None:

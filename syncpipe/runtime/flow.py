@@ -44,6 +44,7 @@ from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject, annotations_of, meta, resource_version_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
+from syncpipe.runtime.routing import SERVER_OWNED_STATUS
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.sink import planner
 from syncpipe.source.informer import EventSource
@@ -615,18 +616,6 @@ class Flow:
             return result
         self._written.pop(target, None)
         return cached
-
-
-# Resources whose ``.status`` is each API server's own bookkeeping about serving them, not a
-# report from the edge: a downstream CRD's conditions, accepted names and stored versions
-# describe the downstream server. Written upstream they would overwrite what the upstream's
-# controllers keep there (a denatured CRD's accepted names differ outright), which makes the
-# upstream server stop serving the resource or tear down its storage and every watch on it,
-# and the upstream controllers write theirs back: a fight. The original returns them; syncpipe
-# does not.
-SERVER_OWNED_STATUS = frozenset(
-    {"customresourcedefinitions.apiextensions.k8s.io", "apiservices.apiregistration.k8s.io"}
-)
 
 
 @attrs.define(eq=False)

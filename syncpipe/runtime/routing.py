@@ -13,6 +13,18 @@ deletes) always queue the reconcile, so a periodic resync still re-checks every 
 from __future__ import annotations
 
 from syncpipe.model.events import Direction, Event, EventType
+from syncpipe.model.resources import ResourceInfo
+
+# Resources whose ``.status`` is each API server's own bookkeeping about serving them, not a
+# report from the edge: a downstream CRD's conditions, accepted names and stored versions
+# describe the downstream server. Written upstream they would overwrite what the upstream's
+# controllers keep there (a denatured CRD's accepted names differ outright), which makes the
+# upstream server stop serving the resource or tear down its storage and every watch on it,
+# and the upstream controllers write theirs back: a fight. The original returns them; syncpipe
+# does not.
+SERVER_OWNED_STATUS = frozenset(
+    {"customresourcedefinitions.apiextensions.k8s.io", "apiservices.apiregistration.k8s.io"}
+)
 
 
 def needs_reconcile(direction: Direction, event: Event) -> bool:
@@ -42,3 +54,14 @@ def target_needs_status_return(event: Event) -> bool:
     if event.type is EventType.MODIFIED and event.status_changed is not None:
         return event.status_changed
     return "status" in event.obj
+
+
+def copies_return_status(direction: Direction, info: ResourceInfo, *, enabled: bool) -> bool:
+    """Whether events of copies of ``info`` (the target resource of ``direction``) may queue
+    status return: downsynced copies, with status return on, of a resource whose status is
+    not its server's own."""
+    return (
+        enabled
+        and direction is Direction.DOWN
+        and info.gvr.group_resource not in SERVER_OWNED_STATUS
+    )

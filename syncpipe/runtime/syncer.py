@@ -39,7 +39,6 @@ from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
 from syncpipe.runtime.flow import (
     RETURN_STATUS_ANNOTATION,
-    SERVER_OWNED_STATUS,
     Flow,
     SourceState,
     StatusReturn,
@@ -635,10 +634,8 @@ class Syncer:
         flow = self.flows[direction]
         queue = self._queue_for(direction)
         settle = self.settings.status_settle_seconds
-        status_on = (
-            self.settings.status_return
-            and direction is Direction.DOWN
-            and info.gvr.group_resource not in SERVER_OWNED_STATUS
+        status_on = routing.copies_return_status(
+            direction, info, enabled=self.settings.status_return
         )
 
         def on_target(event: Event) -> None:

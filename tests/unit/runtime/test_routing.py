@@ -8,7 +8,7 @@ import pytest
 
 from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
-from syncpipe.model.resources import GroupVersionResource
+from syncpipe.model.resources import CRD_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import routing
 from syncpipe.source.store import Store
 
@@ -127,3 +127,32 @@ def test_deletes_need_a_reconcile_but_no_status() -> None:
     event = unannounced(EventType.DELETED, deployment())
     assert routing.needs_reconcile(Direction.DOWN, event)
     assert not routing.target_needs_status_return(event)
+
+
+@pytest.mark.parametrize(
+    ("gvr", "kind", "direction", "enabled", "expected"),
+    [
+        (DEPLOYMENTS, "Deployment", Direction.DOWN, True, True),
+        (DEPLOYMENTS, "Deployment", Direction.DOWN, False, False),  # --no-status-return
+        (DEPLOYMENTS, "Deployment", Direction.UP, True, False),  # upsync carries its status
+        # A CRD's status is its own server's record of serving it, at either API version.
+        (CRD_GVR, "CustomResourceDefinition", Direction.DOWN, True, False),
+        (
+            GroupVersionResource("apiextensions.k8s.io", "v1beta1", "customresourcedefinitions"),
+            "CustomResourceDefinition",
+            Direction.DOWN,
+            True,
+            False,
+        ),
+        (
+            GroupVersionResource("apiregistration.k8s.io", "v1", "apiservices"),
+            "APIService",
+            Direction.DOWN,
+            True,
+            False,
+        ),
+    ],
+)
+def test_which_copies_return_status(gvr, kind, direction, enabled, expected) -> None:
+    info = ResourceInfo(gvr=gvr, kind=kind, namespaced=False, status_subresource=True)
+    assert routing.copies_return_status(direction, info, enabled=enabled) is expected
