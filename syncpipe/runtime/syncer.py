@@ -37,12 +37,7 @@ from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, Resour
 from syncpipe.runtime import metrics, ratelimit, routing
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
-from syncpipe.runtime.flow import (
-    RETURN_STATUS_ANNOTATION,
-    Flow,
-    SourceState,
-    StatusReturn,
-)
+from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
 from syncpipe.runtime.workqueue import WorkQueue
@@ -676,13 +671,9 @@ class Syncer:
             with self._targets_lock:
                 # By group and resource: another version of a watched resource lists the same
                 # objects (CRDs at v1 and v1beta1), and a second informer would double them.
-                watched = {
-                    (gvr.group, gvr.resource) for (d, gvr) in self._targets if d is direction
-                }
+                watched = {gvr.group_resource for (d, gvr) in self._targets if d is direction}
             for info in self._discovery[side].resources:
-                if (info.gvr.group, info.gvr.resource) in watched:
-                    continue
-                if not (info.listable and info.watchable):
+                if info.gvr.group_resource in watched or not (info.listable and info.watchable):
                     continue
                 if info.gvr == SYNCER_CONFIGS or info.gvr == EDGE_SYNC_CONFIGS:
                     continue
