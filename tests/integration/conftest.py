@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from kubernetes import client as k8s
@@ -10,7 +11,10 @@ from kubernetes import client as k8s
 from syncpipe.clients.connect import ClusterAccess, load_configuration
 from syncpipe.clients.rest import RestClient
 from syncpipe.config import crds
+from syncpipe.config.settings import Settings
 from syncpipe.model.resources import GroupVersionResource
+from syncpipe.runtime import wiring
+from syncpipe.runtime.syncer import EDGE_SYNC_CONFIGS, SYNCER_CONFIGS, Syncer
 from syncpipe.testing import wait_for
 
 CRD_GVR = GroupVersionResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -54,6 +58,30 @@ def syncer_crds(up_rest: RestClient) -> None:
         return True
 
     wait_for(established, timeout=30, message="syncer CRDs not established")
+
+
+@pytest.fixture
+def make_syncer(upstream, downstream, up_rest: RestClient) -> Iterator[Callable[..., Syncer]]:
+    """Builds (does not start) in-process syncers between the test control planes: discovery
+    every 2 s, heartbeat every 1 s, ``settings`` on top. Starting and stopping them is the
+    test's; after it every SyncerConfig and EdgeSyncConfig upstream is removed, since all of
+    them are merged and one left behind would select objects for the next test's syncer."""
+
+    def make(name: str, **settings: Any) -> Syncer:
+        return wiring.build_syncer(
+            settings=Settings(
+                syncer_name=name,
+                **{"discovery_interval": 2.0, "heartbeat_interval": 1.0, **settings},
+            ),
+            upstream_kubeconfig=str(upstream.admin_kubeconfig),
+            downstream_kubeconfig=str(downstream.admin_kubeconfig),
+        )
+
+    yield make
+    for gvr in (SYNCER_CONFIGS, EDGE_SYNC_CONFIGS):
+        items, _ = up_rest.list(gvr)
+        for item in items:
+            up_rest.delete(gvr, "", item["metadata"]["name"])
 
 
 def core(api: k8s.ApiClient) -> k8s.CoreV1Api:

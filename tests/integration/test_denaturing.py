@@ -7,9 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from syncpipe.builtin import carrier
-from syncpipe.config.settings import Settings
 from syncpipe.model.resources import GroupVersionResource
-from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import EDGE_SYNC_CONFIGS, SYNCER_CONFIGS, Syncer
 from syncpipe.testing import wait_for
 
@@ -24,20 +22,11 @@ CRDS = GroupVersionResource("apiextensions.k8s.io", "v1", "customresourcedefinit
 
 
 @pytest.fixture
-def running(upstream, downstream, unique_name, up_rest) -> Iterator[Syncer]:
-    settings = Settings(syncer_name=unique_name, discovery_interval=2.0, heartbeat_interval=1.0)
-    syncer = wiring.build_syncer(
-        settings=settings,
-        upstream_kubeconfig=str(upstream.admin_kubeconfig),
-        downstream_kubeconfig=str(downstream.admin_kubeconfig),
-    )
+def running(make_syncer, unique_name) -> Iterator[Syncer]:
+    syncer = make_syncer(unique_name)
     syncer.start()
     yield syncer
     syncer.stop(timeout=10)
-    for gvr in (SYNCER_CONFIGS, EDGE_SYNC_CONFIGS):
-        items, _ = up_rest.list(gvr)
-        for item in items:
-            up_rest.delete(gvr, "", item["metadata"]["name"])
 
 
 def test_carried_objects_are_unwrapped_downstream_and_their_status_returns(

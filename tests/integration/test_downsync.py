@@ -8,11 +8,9 @@ from typing import Any
 
 import pytest
 
-from syncpipe.config.settings import Settings
 from syncpipe.model.events import Direction
 from syncpipe.model.objects import name_of
 from syncpipe.model.resources import GroupVersionResource
-from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
 from syncpipe.testing import wait_for
 from syncpipe.testing.manifests import configmap, deployment
@@ -25,29 +23,13 @@ SECRETS = GroupVersionResource("", "v1", "secrets")
 DEPLOY = GroupVersionResource("apps", "v1", "deployments")
 
 
-def make_syncer(upstream, downstream, name: str, **kw: Any) -> Syncer:
-    settings = Settings(syncer_name=name, discovery_interval=2.0, heartbeat_interval=1.0, **kw)
-    return wiring.build_syncer(
-        settings=settings,
-        upstream_kubeconfig=str(upstream.admin_kubeconfig),
-        downstream_kubeconfig=str(downstream.admin_kubeconfig),
-    )
-
-
 @pytest.fixture
-def running(upstream, downstream, unique_name, up_rest) -> Iterator[Syncer]:
-    """A syncer named after the test; every SyncerConfig is removed afterwards.
-
-    All SyncerConfigs upstream are merged, so a config left behind would select objects for
-    the next test's syncer too.
-    """
-    syncer = make_syncer(upstream, downstream, unique_name)
+def running(make_syncer, unique_name) -> Iterator[Syncer]:
+    """A started syncer named after the test (``make_syncer`` removes every config after)."""
+    syncer = make_syncer(unique_name)
     syncer.start()
     yield syncer
     syncer.stop(timeout=10)
-    items, _ = up_rest.list(SYNCER_CONFIGS)
-    for item in items:
-        up_rest.delete(SYNCER_CONFIGS, "", item["metadata"]["name"])
 
 
 def syncer_config(name: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -359,9 +341,9 @@ def test_status_return_can_be_turned_off_per_object_and_per_syncer_config(
 
 
 def test_the_polling_source_syncs_creates_updates_and_deletes(
-    upstream, downstream, up_rest, down_rest, unique_name
+    make_syncer, up_rest, down_rest, unique_name
 ):
-    syncer = make_syncer(upstream, downstream, unique_name, source_mode="poll", poll_interval=0.5)
+    syncer = make_syncer(unique_name, source_mode="poll", poll_interval=0.5)
     syncer.start()
     try:
         ns = unique_name
@@ -417,7 +399,7 @@ def test_overlapping_configs_removing_one_deselects_only_what_it_alone_selected(
 
 
 def test_a_restarted_syncer_converges_without_recreating_or_rewriting_synced_objects(
-    upstream, downstream, up_rest, down_rest, unique_name
+    make_syncer, up_rest, down_rest, unique_name
 ):
     ns = unique_name
     up_rest.create(NS, "", namespace(ns))
@@ -428,7 +410,7 @@ def test_a_restarted_syncer_converges_without_recreating_or_rewriting_synced_obj
         "",
         configmaps_of(unique_name, ns),
     )
-    first = make_syncer(upstream, downstream, unique_name)
+    first = make_syncer(unique_name)
     first.start()
     try:
         wait_for(lambda: down_rest.get_or_none(CM, ns, "cm29"), timeout=30)
@@ -440,7 +422,7 @@ def test_a_restarted_syncer_converges_without_recreating_or_rewriting_synced_obj
     up_rest.merge_patch(CM, ns, "cm0", {"data": {"i": "changed"}})
     up_rest.delete(CM, ns, "cm1")
     up_rest.create(CM, ns, configmap(ns, "new", {"i": "new"}))
-    second = make_syncer(upstream, downstream, unique_name)
+    second = make_syncer(unique_name)
     second.start()
     try:
         wait_for(lambda: second.ready.is_set(), timeout=60)
@@ -490,7 +472,7 @@ def test_an_upstream_view_that_suddenly_lists_empty_deletes_nothing_beyond_the_b
 
 
 def test_status_held_back_by_a_downsync_backlog_still_returns(
-    upstream, downstream, up_rest, down_rest, unique_name
+    make_syncer, up_rest, down_rest, unique_name
 ):
     """Status return waits while downsync has a backlog (``runtime.statushold``), bounded per
     key: a Deployment's status written during a big initial sync still comes back."""
@@ -504,7 +486,7 @@ def test_status_held_back_by_a_downsync_backlog_still_returns(
         "",
         namespace_scope(unique_name, ns, DEPLOY, CM),
     )
-    syncer = make_syncer(upstream, downstream, unique_name, write_concurrency=1)
+    syncer = make_syncer(unique_name, write_concurrency=1)
     syncer.start()
     try:
 

@@ -7,9 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from syncpipe.builtin.namespaces import UPSTREAM_NAMESPACE_ANNOTATION
-from syncpipe.config.settings import Settings
 from syncpipe.model.resources import GroupVersionResource
-from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
 from syncpipe.testing import wait_for
 
@@ -22,24 +20,11 @@ ROLEBINDINGS = GroupVersionResource("rbac.authorization.k8s.io", "v1", "rolebind
 
 
 @pytest.fixture
-def mapped(upstream, downstream, unique_name, up_rest) -> Iterator[Syncer]:
-    settings = Settings(
-        syncer_name="edge7",
-        namespace_mapping="template:{syncer}-{namespace}",
-        discovery_interval=2.0,
-        heartbeat_interval=1.0,
-    )
-    syncer = wiring.build_syncer(
-        settings=settings,
-        upstream_kubeconfig=str(upstream.admin_kubeconfig),
-        downstream_kubeconfig=str(downstream.admin_kubeconfig),
-    )
+def mapped(make_syncer) -> Iterator[Syncer]:
+    syncer = make_syncer("edge7", namespace_mapping="template:{syncer}-{namespace}")
     syncer.start()
     yield syncer
     syncer.stop(timeout=10)
-    items, _ = up_rest.list(SYNCER_CONFIGS)
-    for item in items:
-        up_rest.delete(SYNCER_CONFIGS, "", item["metadata"]["name"])
 
 
 def test_two_namespaces_map_by_template_and_everything_lands_in_the_right_place(

@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from syncpipe.config.settings import Settings
 from syncpipe.model.resources import GroupVersionResource
-from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
 from syncpipe.testing import wait_for
 
@@ -72,17 +70,13 @@ def wait_established(rest, name: str) -> None:
 
 
 @pytest.fixture
-def start_syncer(upstream, downstream, unique_name, up_rest) -> Iterator[Callable[[], Syncer]]:
-    """Starts the test's syncer when called (once); stops it and removes every config after."""
+def start_syncer(make_syncer, unique_name) -> Iterator[Callable[[], Syncer]]:
+    """Starts the test's syncer when called; stops it after (``make_syncer`` removes every
+    config)."""
     started: list[Syncer] = []
 
     def start() -> Syncer:
-        settings = Settings(syncer_name=unique_name, discovery_interval=2.0, heartbeat_interval=1.0)
-        syncer = wiring.build_syncer(
-            settings=settings,
-            upstream_kubeconfig=str(upstream.admin_kubeconfig),
-            downstream_kubeconfig=str(downstream.admin_kubeconfig),
-        )
+        syncer = make_syncer(unique_name)
         syncer.start()
         started.append(syncer)
         return syncer
@@ -90,9 +84,6 @@ def start_syncer(upstream, downstream, unique_name, up_rest) -> Iterator[Callabl
     yield start
     for syncer in started:
         syncer.stop(timeout=10)
-    items, _ = up_rest.list(SYNCER_CONFIGS)
-    for item in items:
-        up_rest.delete(SYNCER_CONFIGS, "", item["metadata"]["name"])
 
 
 @pytest.fixture
