@@ -11,7 +11,7 @@ from syncpipe.hooks import hookimpl
 from syncpipe.hooks.context import SyncContext
 from syncpipe.model.events import Direction
 from syncpipe.model.keys import ObjectKey
-from syncpipe.model.objects import RawObject, meta
+from syncpipe.model.objects import RawObject, labels_of, meta
 
 NEVER_COPIED_SECRET_TYPES = frozenset({"kubernetes.io/service-account-token"})
 # What every cluster creates in every namespace by itself: copying it would only collide with
@@ -35,10 +35,20 @@ def syncpipe_select(
     if selection is None:
         return None
     kind = ctx.resource.kind if ctx.resource is not None else str(obj.get("kind", ""))
+    labels = labels_of(obj)
     if direction is Direction.DOWN:
-        return bool(selection.downsync_reasons(key.gvr, key.namespace, key.name, kind=kind))
+        reasons = selection.downsync_reasons(
+            key.gvr, key.namespace, key.name, kind=kind, labels=labels
+        )
+        return bool(reasons)
     namespaced = ctx.resource.namespaced if ctx.resource is not None else bool(key.namespace)
     reasons = selection.upsync_reasons(
-        key.gvr.group, key.gvr.resource, key.namespace, key.name, namespaced, kind=kind
+        key.gvr.group,
+        key.gvr.resource,
+        key.namespace,
+        key.name,
+        namespaced,
+        kind=kind,
+        labels=labels,
     )
     return bool(reasons)

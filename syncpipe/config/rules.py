@@ -30,6 +30,7 @@ from collections.abc import Iterator
 import attrs
 
 from syncpipe.config import edgesyncconfig, syncerconfig
+from syncpipe.config.labelselector import LabelSelector
 from syncpipe.config.names import WILDCARD
 from syncpipe.model.events import Direction
 from syncpipe.model.resources import NAMESPACE_GVR, ResourceInfo
@@ -53,6 +54,8 @@ class SelectionRule:
     namespace: str  # "" = cluster-scoped objects; "*" = namespaced objects in any namespace
     name: str  # an object name or "*"
     implied: bool = False  # a Namespace object selected because its contents are
+    # Only objects whose labels match; ``None``: no condition on labels.
+    object_selector: LabelSelector | None = None
 
     @property
     def pattern(self) -> ResourcePattern:
@@ -77,6 +80,7 @@ class SelectionRule:
             self.namespace,
             self.name,
             str(self.implied),
+            "" if self.object_selector is None else self.object_selector.query,
         )
 
 
@@ -144,6 +148,7 @@ def _down(
         resource=resource.resource,
         namespace=namespace,
         name=name,
+        object_selector=resource.object_selector,
     )
 
 
@@ -183,6 +188,7 @@ def _syncer_config_rules(
                         resource=plural,
                         namespace=namespace,
                         name=name,
+                        object_selector=upsync.object_selector,
                     )
                     yield rule, path
 

@@ -32,6 +32,10 @@ Decisions a reader may want to find in one place:
 * **Namespaces** (downsync): the Namespace object of every namespace listed in
   ``namespaceScope`` and of every ``namespacedObjects`` namespace with names is selected, as
   in the original, and ``required_namespaces`` lists them.
+* **Labels.** An entry with an ``objectSelector`` selects only the objects whose labels
+  match, on top of its names (an intersection); callers pass the object's labels. Where
+  every entry for a resource has the same selector, ``source_label_selector`` lets the API
+  server filter the watch.
 * **Conflicts.** An object selected both ways would ping-pong; ``overlaps`` reports every
   pair of downsync and upsync entries that can select the same object.
 """
@@ -160,15 +164,27 @@ class Selection:
     # -- per-object questions (hot path) -------------------------------------------------
 
     def downsync_reasons(
-        self, gvr: GroupVersionResource, namespace: str, name: str, *, kind: str = ""
+        self,
+        gvr: GroupVersionResource,
+        namespace: str,
+        name: str,
+        *,
+        kind: str = "",
+        labels: Mapping[str, str] | None = None,
     ) -> frozenset[str]:
         """The refs of the configs that select this upstream object for downsync.
 
         ``namespace`` is ``""`` for cluster-scoped objects. ``kind`` (the resource's kind,
-        from discovery) lets EdgeSyncConfig entries, which name kinds, match too.
+        from discovery) lets EdgeSyncConfig entries, which name kinds, match too. ``labels``
+        (the object's) decide the entries with an ``objectSelector``.
         """
         return self._down.reasons(
-            group=gvr.group, resource=gvr.resource, kind=kind, namespace=namespace, name=name
+            group=gvr.group,
+            resource=gvr.resource,
+            kind=kind,
+            namespace=namespace,
+            name=name,
+            labels=labels,
         )
 
     def upsync_reasons(
@@ -180,6 +196,7 @@ class Selection:
         namespaced: bool,
         *,
         kind: str = "",
+        labels: Mapping[str, str] | None = None,
     ) -> frozenset[str]:
         """The refs of the configs that select this downstream object for upsync.
 
@@ -191,7 +208,27 @@ class Selection:
             kind=kind,
             namespace=namespace if namespaced else "",
             name=name,
+            labels=labels,
         )
+
+    def source_label_selector(self, direction: Direction, info: ResourceInfo) -> str:
+        """A ``labelSelector`` the source side's API server can filter ``info``'s watch by.
+
+        Only when every rule of ``direction`` that can select objects of ``info`` carries
+        the same ``objectSelector``: a watch takes one selector, and objects of any rule
+        without one must all be seen. ``""`` means watch everything and decide per object.
+        An object that stops matching leaves a filtered watch as a deletion, so its copy
+        goes the way of any deselected object's.
+        """
+        selectors = {
+            rule.object_selector
+            for rule in self.rules
+            if rule.direction is direction and attrs.evolve(rule.pattern, version="").matches(info)
+        }
+        if len(selectors) != 1:
+            return ""
+        (only,) = selectors
+        return "" if only is None else only.query
 
     def required_namespaces(self) -> Mapping[str, frozenset[str]]:
         """Namespaces whose Namespace object is downsynced because their contents are.

@@ -19,6 +19,11 @@ parser keeps are the original's distinctions that carry meaning:
 * API groups may not be ``"*"``, in ``group`` nor in ``upsync[].apiGroup``: the original
   never matched a group by wildcard, and "every group" would sweep up the whole cluster.
 * ``upsync[].apiGroup`` may be omitted, meaning the core group (the original's zero value).
+* ``objectSelector`` (syncpipe's addition; a ``metav1.LabelSelector``) on any entry narrows
+  it to the objects whose labels match: an entry with names *and* a selector selects the
+  named objects that match (an intersection). It sits on each resource of
+  ``namespaceScope.resources``, on each ``namespacedObjects`` and ``clusterScope`` entry, and
+  on each ``upsync`` set.
 
 Whether a resource named in ``clusterScope`` really is cluster-scoped (and the reverse for
 ``namespaceScope``/``namespacedObjects``) is known only from discovery, so the parser accepts
@@ -39,6 +44,7 @@ import attrs
 
 from syncpipe import errors
 from syncpipe.config import edgesyncconfig, names
+from syncpipe.config.labelselector import LabelSelector, read_object_selector
 from syncpipe.config.reader import ROOT, Reader, child, json_type
 
 GROUP = "edge.kubestellar.io"
@@ -47,7 +53,7 @@ API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "SyncerConfig"
 
 _SPEC_FIELDS = ("namespaceScope", "namespacedObjects", "clusterScope", "upsync")
-_RESOURCE_FIELDS = ("group", "resource", "apiVersion")
+_RESOURCE_FIELDS = ("group", "resource", "apiVersion", "objectSelector")
 _RESOURCE_REQUIRED = ("group", "resource", "apiVersion")
 
 
@@ -81,6 +87,10 @@ def _upsync_sets(values: Iterable[UpsyncSet]) -> tuple[UpsyncSet, ...]:
     return tuple(values)
 
 
+def _selector_dict(selector: LabelSelector | None) -> dict[str, Any]:
+    return {} if selector is None else {"objectSelector": selector.to_dict()}
+
+
 @attrs.frozen(kw_only=True)
 class DownsyncResource:
     """One resource to downsync: group, version (the config's ``apiVersion``) and resource."""
@@ -88,9 +98,12 @@ class DownsyncResource:
     group: str
     version: str
     resource: str  # lowercase plural, or "*": every resource of the group version
+    # Only objects whose labels match (``None``: every object the entry names).
+    object_selector: LabelSelector | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"group": self.group, "resource": self.resource, "apiVersion": self.version}
+        entry = {"group": self.group, "resource": self.resource, "apiVersion": self.version}
+        return {**entry, **_selector_dict(self.object_selector)}
 
 
 @attrs.frozen(kw_only=True)
@@ -138,6 +151,7 @@ class UpsyncSet:
     resources: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     namespaces: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     names: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    object_selector: LabelSelector | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -199,6 +213,7 @@ class SyncerConfig:
                     "resources": list(u.resources),
                     "namespaces": list(u.namespaces),
                     "names": list(u.names),
+                    **_selector_dict(u.object_selector),
                 }
                 for u in self.upsync
             ]
@@ -260,9 +275,12 @@ def _resource(
     group = reader.string(entry, "group", path, check=names.group_problem)
     resource = reader.string(entry, "resource", path, check=names.resource_problem)
     version = reader.string(entry, "apiVersion", path, check=names.version_problem)
+    selector = read_object_selector(reader, entry, path)
     if group is None or resource is None or version is None:
         return entry, None
-    return entry, DownsyncResource(group=group, version=version, resource=resource)
+    return entry, DownsyncResource(
+        group=group, version=version, resource=resource, object_selector=selector
+    )
 
 
 def _namespace_scope(reader: Reader, spec: Mapping[str, Any], path: str) -> NamespaceScope:
@@ -335,7 +353,7 @@ def _upsync(reader: Reader, spec: Mapping[str, Any], path: str) -> tuple[UpsyncS
         entry = reader.mapping(
             value,
             item_path,
-            fields=("apiGroup", "resources", "namespaces", "names"),
+            fields=("apiGroup", "resources", "namespaces", "names", "objectSelector"),
             required=("resources",),
         )
         if entry is None:
@@ -350,6 +368,7 @@ def _upsync(reader: Reader, spec: Mapping[str, Any], path: str) -> tuple[UpsyncS
                 resources=resources or (),
                 namespaces=namespaces or (),
                 names=object_names or (),
+                object_selector=read_object_selector(reader, entry, item_path),
             )
         )
     return tuple(result)

@@ -451,21 +451,35 @@ class ReplayEngine:
         for problem in selection.overlaps(up.resources):
             self._warn(f"selection problem: {problem}")
         for direction, infos in wanted.items():
-            self._reconcile_sources(direction, {info.gvr: info for info in infos}, changed)
+            wanted_sources = {
+                info.gvr: SourceState(
+                    info=info,
+                    label_selector=routing.source_label_selector(selection, direction, info),
+                )
+                for info in infos
+            }
+            self._reconcile_sources(direction, wanted_sources, changed)
 
     def _reconcile_sources(
         self,
         direction: Direction,
-        wanted: dict[GroupVersionResource, ResourceInfo],
+        wanted: dict[GroupVersionResource, SourceState],
         selection_changed: bool,
     ) -> None:
         flow = self.flows[direction]
         removed = False
-        for gvr, info in wanted.items():
+        for gvr, state in wanted.items():
+            current = flow.sources.get(gvr)
+            if current is not None and current.label_selector != state.label_selector:
+                flow.sources.pop(gvr)  # as the syncer: watched again with the new selector
+                if current.informer is not None:
+                    current.informer.stop()
             if gvr not in flow.sources:
-                flow.sources[gvr] = SourceState(
-                    info=info, informer=self._source_informer(direction, info)
+                info = state.info
+                state.informer = self._source_informer(
+                    direction, info, label_selector=state.label_selector
                 )
+                flow.sources[gvr] = state
                 # As the syncer: the copies' cache is started with their source's.
                 target = self.target_info(direction, gvr.api_version, info.kind)
                 if target is not None:
@@ -492,9 +506,14 @@ class ReplayEngine:
             if direction.source is side and state is not None and state.informer is not None:
                 state.informer.resync()
 
-    def _source_informer(self, direction: Direction, info: ResourceInfo) -> MemoryInformer:
+    def _source_informer(
+        self, direction: Direction, info: ResourceInfo, *, label_selector: str = ""
+    ) -> MemoryInformer:
         informer = MemoryInformer(
-            api=self.apis[direction.source], gvr=info.gvr, clock=lambda: self.now
+            api=self.apis[direction.source],
+            gvr=info.gvr,
+            label_selector=label_selector,
+            clock=lambda: self.now,
         )
         flow = self.flows[direction]
         queue = "downsync" if direction is Direction.DOWN else "upsync"

@@ -29,7 +29,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import attrs
@@ -42,7 +42,13 @@ from syncpipe.hooks.manager import Hooks
 from syncpipe.model.actions import Action, Create, Patch
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
-from syncpipe.model.objects import RawObject, annotations_of, meta, resource_version_of
+from syncpipe.model.objects import (
+    RawObject,
+    annotations_of,
+    labels_of,
+    meta,
+    resource_version_of,
+)
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime.routing import SERVER_OWNED_STATUS
 from syncpipe.runtime.safety import DeletionGuard
@@ -90,6 +96,8 @@ class TargetResolver(Protocol):
 class SourceState:
     info: ResourceInfo
     informer: EventSource | None = None
+    # What the source watch asks its API server to filter by (a config's objectSelector).
+    label_selector: str = ""
 
 
 class FieldFight(errors.RetryableError):
@@ -635,12 +643,14 @@ class StatusReturn:
     # Refs (``SyncerConfig/<name>``) of configs that turned status return off.
     configs_without_status: Callable[[], frozenset[str]] = lambda: frozenset()
 
-    def _off_by_config(self, key: ObjectKey, kind: str) -> bool:
+    def _off_by_config(self, key: ObjectKey, kind: str, labels: Mapping[str, str]) -> bool:
         off = self.configs_without_status()
         if not off:
             return False
         selection = self.flow.ctx.selection
-        reasons = selection.downsync_reasons(key.gvr, key.namespace, key.name, kind=kind)
+        reasons = selection.downsync_reasons(
+            key.gvr, key.namespace, key.name, kind=kind, labels=labels
+        )
         return bool(reasons) and reasons <= off
 
     def reconcile(self, key: ObjectKey) -> None:
@@ -655,7 +665,7 @@ class StatusReturn:
             return
         if annotations_of(upstream_obj).get(RETURN_STATUS_ANNOTATION) == "false":
             return
-        if self._off_by_config(key, source.info.kind):
+        if self._off_by_config(key, source.info.kind, labels_of(upstream_obj)):
             return
         target, info = flow.known_target(key)
         if target is None or info is None:

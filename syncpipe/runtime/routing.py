@@ -12,6 +12,7 @@ deletes) always queue the reconcile, so a periodic resync still re-checks every 
 
 from __future__ import annotations
 
+from syncpipe.config.selection import Selection
 from syncpipe.model.events import Direction, Event, EventType
 from syncpipe.model.resources import ResourceInfo
 
@@ -65,3 +66,20 @@ def copies_return_status(direction: Direction, info: ResourceInfo, *, enabled: b
         and direction is Direction.DOWN
         and info.gvr.group_resource not in SERVER_OWNED_STATUS
     )
+
+
+# The syncer's own needs read every object of these from their source watches (a CRD event
+# triggers rediscovery), so a config's label selector never narrows what their server sends.
+UNFILTERED_SOURCES = frozenset({"customresourcedefinitions.apiextensions.k8s.io"})
+
+
+def source_label_selector(selection: Selection, direction: Direction, info: ResourceInfo) -> str:
+    """The ``labelSelector`` of the source watch of ``info`` for ``direction`` (``""``: all).
+
+    The API server filters where the configs' entries for the resource agree on one label
+    selector (``Selection.source_label_selector``); an object that stops matching leaves the
+    watch as a deletion, which deletes its copy like any deselected object's.
+    """
+    if info.gvr.group_resource in UNFILTERED_SOURCES:
+        return ""
+    return selection.source_label_selector(direction, info)

@@ -534,20 +534,42 @@ class Syncer:
                 log.warning("selection problem: %s", problem)
         self._selection_problems = problems
         for direction, infos in wanted.items():
-            self._reconcile_sources(direction, {info.gvr: info for info in infos}, changed)
+            wanted_sources = {
+                info.gvr: SourceState(
+                    info=info,
+                    label_selector=routing.source_label_selector(selection, direction, info),
+                )
+                for info in infos
+            }
+            self._reconcile_sources(direction, wanted_sources, changed)
 
     def _reconcile_sources(
         self,
         direction: Direction,
-        wanted: dict[GroupVersionResource, ResourceInfo],
+        wanted: dict[GroupVersionResource, SourceState],
         selection_changed: bool,
     ) -> None:
         flow = self.flows[direction]
         removed = False
-        for gvr, info in wanted.items():
+        for gvr, state in wanted.items():
+            current = flow.sources.get(gvr)
+            if current is not None and current.label_selector != state.label_selector:
+                # The watch's label selector changed: watch again with the new one. The
+                # selection changed too, so every copy is re-examined below.
+                log.info(
+                    "%s: %s now watched with label selector %r",
+                    direction.value,
+                    gvr,
+                    state.label_selector,
+                )
+                flow.sources.pop(gvr)
+                if current.informer is not None:
+                    current.informer.stop(timeout=2.0)
             if gvr not in flow.sources:
-                state = SourceState(info=info)
-                state.informer = self._start_source_informer(direction, info)
+                info = state.info
+                state.informer = self._start_source_informer(
+                    direction, info, label_selector=state.label_selector
+                )
                 flow.sources[gvr] = state
                 # Copies usually keep their source's kind: watch them from the start, so the
                 # first reconciles need not wait for a cache started on demand.
@@ -571,10 +593,14 @@ class Syncer:
             for informer in targets:
                 informer.resync()  # every owned copy is re-examined (deselected ones deleted)
 
-    def _start_source_informer(self, direction: Direction, info: ResourceInfo) -> EventSource:
+    def _start_source_informer(
+        self, direction: Direction, info: ResourceInfo, *, label_selector: str = ""
+    ) -> EventSource:
         side = direction.source
         rest = self.upstream if side is Side.UPSTREAM else self.downstream
-        informer = self._new_source(side, info, CollectionListerWatcher(rest, info.gvr))
+        informer = self._new_source(
+            side, info, CollectionListerWatcher(rest, info.gvr, label_selector=label_selector)
+        )
         flow = self.flows[direction]
         queue = self._queue_for(direction)
         is_crd = info.gvr.resource == "customresourcedefinitions"

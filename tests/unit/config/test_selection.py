@@ -599,3 +599,188 @@ def test_summary_lists_what_is_selected():
         "namespaces": ["test"],
         "conversions": 0,
     }
+
+
+# -- objectSelector ---------------------------------------------------------------------------
+
+SHOP = {"matchLabels": {"app.kubernetes.io/part-of": "shop"}}
+SHOP_LABELS = {"app.kubernetes.io/part-of": "shop"}
+
+
+def test_an_object_selector_narrows_an_entry_to_the_objects_whose_labels_match():
+    selection = Selection.from_configs(
+        [
+            config(
+                "shop",
+                {
+                    "namespaceScope": {
+                        "namespaces": ["shop"],
+                        "resources": [
+                            {
+                                "group": "",
+                                "resource": "configmaps",
+                                "apiVersion": "v1",
+                                "objectSelector": SHOP,
+                            }
+                        ],
+                    }
+                },
+            )
+        ]
+    )
+    assert selection.downsync_reasons(CONFIGMAPS, "shop", "a", labels=SHOP_LABELS) == {
+        "SyncerConfig/shop"
+    }
+    assert not selection.downsync_reasons(CONFIGMAPS, "shop", "a", labels={"other": "x"})
+    assert not selection.downsync_reasons(CONFIGMAPS, "shop", "a")
+    # The namespace is still needed downstream, whatever labels its contents carry.
+    assert "shop" in selection.required_namespaces()
+
+
+def test_names_and_a_selector_in_one_entry_select_their_intersection():
+    selection = Selection.from_configs(
+        [
+            config(
+                "both",
+                {
+                    "namespacedObjects": [
+                        {
+                            "group": "",
+                            "resource": "configmaps",
+                            "apiVersion": "v1",
+                            "objectSelector": SHOP,
+                            "objectsByNamespace": [{"namespace": "shop", "names": ["a"]}],
+                        }
+                    ]
+                },
+            )
+        ]
+    )
+    assert selection.downsync_reasons(CONFIGMAPS, "shop", "a", labels=SHOP_LABELS)
+    assert not selection.downsync_reasons(CONFIGMAPS, "shop", "b", labels=SHOP_LABELS)
+    assert not selection.downsync_reasons(CONFIGMAPS, "shop", "a", labels={})
+
+
+def test_another_config_without_a_selector_still_selects_unlabelled_objects():
+    labelled = config(
+        "labelled",
+        {
+            "clusterScope": [
+                {"group": CHEESE, "resource": "goudas", "apiVersion": "v1", "objectSelector": SHOP}
+            ]
+        },
+    )
+    named = config(
+        "named",
+        {
+            "clusterScope": [
+                {"group": CHEESE, "resource": "goudas", "apiVersion": "v1", "objects": ["old"]}
+            ]
+        },
+    )
+    goudas = GroupVersionResource(CHEESE, "v1", "goudas")
+    selection = Selection.from_configs([labelled, named])
+    assert selection.downsync_reasons(goudas, "", "old") == {"SyncerConfig/named"}
+    assert selection.downsync_reasons(goudas, "", "old", labels=SHOP_LABELS) == {
+        "SyncerConfig/labelled",
+        "SyncerConfig/named",
+    }
+    assert selection.downsync_reasons(goudas, "", "new", labels=SHOP_LABELS) == {
+        "SyncerConfig/labelled"
+    }
+
+
+def test_upsync_sets_take_a_selector_too():
+    from syncpipe.model.events import Direction
+
+    selection = Selection.from_configs(
+        [
+            config(
+                "up",
+                {
+                    "upsync": [
+                        {
+                            "apiGroup": CHEESE,
+                            "resources": ["cheddars"],
+                            "namespaces": ["*"],
+                            "names": ["*"],
+                            "objectSelector": SHOP,
+                        }
+                    ]
+                },
+            )
+        ]
+    )
+    assert selection.upsync_reasons(CHEESE, "cheddars", "ns", "x", True, labels=SHOP_LABELS)
+    assert not selection.upsync_reasons(CHEESE, "cheddars", "ns", "x", True, labels={})
+    cheddars = info(CHEESE, "v1", "cheddars", "Cheddar", namespaced=True)
+    assert selection.source_label_selector(Direction.UP, cheddars) == (
+        "app.kubernetes.io/part-of=shop"
+    )
+
+
+def test_the_source_watch_is_filtered_by_the_server_only_when_every_entry_agrees():
+    from syncpipe.model.events import Direction
+
+    configmaps = info("", "v1", "configmaps", "ConfigMap", namespaced=True)
+    selected = {
+        "namespaceScope": {
+            "namespaces": ["shop", "other"],
+            "resources": [
+                {"group": "", "resource": "configmaps", "apiVersion": "v1", "objectSelector": SHOP}
+            ],
+        }
+    }
+    one = Selection.from_configs([config("a", selected)])
+    assert one.source_label_selector(Direction.DOWN, configmaps) == "app.kubernetes.io/part-of=shop"
+    # Namespaces are implied without a selector: their watch stays unfiltered.
+    namespaces = info("", "v1", "namespaces", "Namespace", namespaced=False)
+    assert one.source_label_selector(Direction.DOWN, namespaces) == ""
+    unlabelled = {
+        "namespacedObjects": [
+            {
+                "group": "",
+                "resource": "configmaps",
+                "apiVersion": "v1",
+                "objectsByNamespace": [{"namespace": "x", "names": ["y"]}],
+            }
+        ]
+    }
+    mixed = Selection.from_configs([config("a", selected), config("b", unlabelled)])
+    assert mixed.source_label_selector(Direction.DOWN, configmaps) == ""
+    other = {"matchLabels": {"tier": "web"}}
+    two_selectors = {
+        "clusterScope": [],
+        "namespaceScope": {
+            "namespaces": ["x"],
+            "resources": [
+                {"group": "", "resource": "configmaps", "apiVersion": "v1", "objectSelector": other}
+            ],
+        },
+    }
+    differ = Selection.from_configs([config("a", selected), config("c", two_selectors)])
+    assert differ.source_label_selector(Direction.DOWN, configmaps) == ""
+
+
+def test_a_changed_selector_is_a_changed_selection():
+    def with_selector(labels):
+        return config(
+            "a",
+            {
+                "clusterScope": [
+                    {
+                        "group": CHEESE,
+                        "resource": "goudas",
+                        "apiVersion": "v1",
+                        "objectSelector": {"matchLabels": labels},
+                    }
+                ]
+            },
+        )
+
+    assert Selection.from_configs([with_selector({"a": "1"})]) != Selection.from_configs(
+        [with_selector({"a": "2"})]
+    )
+    assert Selection.from_configs([with_selector({"a": "1"})]) == Selection.from_configs(
+        [with_selector({"a": "1"})]
+    )
