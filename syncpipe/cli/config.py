@@ -116,5 +116,7 @@ def _print_summary(merged: selection.Selection) -> None:
     click.echo(f"  downsync resources: {', '.join(summary['downsync']) or 'none'}")
     click.echo(f"  upsync resources:   {', '.join(summary['upsync']) or 'none'}")
     click.echo(f"  namespaces needed downstream: {', '.join(summary['namespaces']) or 'none'}")
+    for selected_by_labels in summary["label_selectors"]:
+        click.echo(f"  only objects labelled: {selected_by_labels}")
     if summary["conversions"]:
         click.echo(f"  conversions: {summary['conversions']} (kept, not applied yet)")

@@ -321,5 +321,12 @@ def summary(selection: Selection) -> dict[str, Any]:
         "downsync": [str(p) for p in selection.downsync_resource_patterns()],
         "upsync": [str(p) for p in selection.upsync_resource_patterns()],
         "namespaces": list(selection.required_namespaces()),
+        "label_selectors": sorted(
+            {
+                f"{rule.direction.value} {rule.pattern}: {rule.object_selector}"
+                for rule in selection.rules
+                if rule.object_selector is not None
+            }
+        ),
         "conversions": len(selection.conversions),
     }

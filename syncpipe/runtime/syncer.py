@@ -315,9 +315,13 @@ class Syncer:
         }
 
     def describe(self) -> dict[str, list[str]]:
-        """What is being synced: the selected resources of each direction."""
+        """What is being synced: the selected resources of each direction, each with the
+        label selector its API server filters the watch by, if any."""
         return {
-            direction.value: sorted(str(gvr) for gvr in flow.sources)
+            direction.value: sorted(
+                f"{gvr} (labels {state.label_selector})" if state.label_selector else str(gvr)
+                for gvr, state in flow.sources.items()
+            )
             for direction, flow in self.flows.items()
         }
 

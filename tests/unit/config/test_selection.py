@@ -597,6 +597,7 @@ def test_summary_lists_what_is_selected():
         ],
         "upsync": ["my.domain/*/sampleupsyncs"],
         "namespaces": ["test"],
+        "label_selectors": [],
         "conversions": 0,
     }
 
@@ -760,6 +761,20 @@ def test_the_source_watch_is_filtered_by_the_server_only_when_every_entry_agrees
     }
     differ = Selection.from_configs([config("a", selected), config("c", two_selectors)])
     assert differ.source_label_selector(Direction.DOWN, configmaps) == ""
+
+
+def test_the_summary_names_each_label_selector():
+    labelled = config(
+        "a",
+        {
+            "clusterScope": [
+                {"group": CHEESE, "resource": "goudas", "apiVersion": "v1", "objectSelector": SHOP}
+            ]
+        },
+    )
+    assert summary(Selection.from_configs([labelled]))["label_selectors"] == [
+        f"down {CHEESE}/v1/goudas: app.kubernetes.io/part-of=shop"
+    ]
 
 
 def test_a_changed_selector_is_a_changed_selection():
