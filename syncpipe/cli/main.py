@@ -9,6 +9,7 @@ import sys
 import click
 
 import syncpipe
+from syncpipe.cli.run import ORIGINAL_SYNCER_FLAGS
 
 # Subcommand modules, each exposing a click command or group named ``command``.
 # Imported lazily by name so that a slow import (the Kubernetes client) is paid only by the
@@ -46,7 +47,18 @@ def cli() -> None:
     """syncpipe: sync Kubernetes objects between a mailbox workspace and an edge cluster."""
 
 
+def _as_original_syncer(args: list[str]) -> list[str]:
+    """The original KubeStellar-Syncer binary takes its flags without a subcommand: an
+    argument list that starts with one of them is ``syncpipe run``'s."""
+    if args and args[0].split("=", 1)[0] in ORIGINAL_SYNCER_FLAGS:
+        return ["run", *args]
+    return args
+
+
 def main() -> None:
     """Run the CLI; as ``kubectl-syncpipe`` (a kubectl plugin) it calls itself so in help."""
     program = os.path.basename(sys.argv[0]) if sys.argv else ""
-    cli(prog_name="kubectl syncpipe" if program == "kubectl-syncpipe" else None)
+    cli(
+        args=_as_original_syncer(sys.argv[1:]),
+        prog_name="kubectl syncpipe" if program == "kubectl-syncpipe" else None,
+    )

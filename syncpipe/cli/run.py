@@ -27,25 +27,96 @@ def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return settings
 
 
+def klog_verbosity(level: int) -> int:
+    """syncpipe's ``-v`` count for klog's ``--v=N`` (the original syncer's deployment runs 3).
+
+    0 → INFO; 1-3 → INFO with detail (``-v``); 4-5 → DEBUG (``-vv``); 6 and more → DEBUG with
+    every HTTP request (``-vvv``), as ``kubectl -v=6`` shows requests.
+    """
+    if level <= 0:
+        return 0
+    if level <= 3:
+        return 1
+    return 2 if level <= 5 else 3
+
+
+# The original KubeStellar-Syncer's flags that `syncpipe run` accepts as they are: a
+# Deployment written for the original runs syncpipe by swapping its image.
+ORIGINAL_SYNCER_FLAGS = (
+    "--from-kubeconfig",
+    "--from-context",
+    "--to-kubeconfig",
+    "--to-context",
+    "--sync-target-name",
+    "--sync-target-uid",
+    "--qps",
+    "--burst",
+    "--v",
+)
+DEFAULT_SYNCER_NAME = "syncpipe"
+# The original binary's burst, used when --qps is given without --burst.
+DEFAULT_BURST = 20
+
+
 @click.command("run")
 @click.option(
     "--upstream-kubeconfig",
+    "--from-kubeconfig",
+    "upstream_kubeconfig",
     envvar="SYNCPIPE_UPSTREAM_KUBECONFIG",
-    help="Kubeconfig of the upstream (mailbox) side.",
+    help="Kubeconfig of the upstream (mailbox) side (the original's --from-kubeconfig).",
 )
-@click.option("--upstream-context", default=None, help="Context in the upstream kubeconfig.")
+@click.option(
+    "--upstream-context",
+    "--from-context",
+    "upstream_context",
+    default=None,
+    help="Context in the upstream kubeconfig (the original's --from-context).",
+)
 @click.option(
     "--downstream-kubeconfig",
+    "--to-kubeconfig",
+    "downstream_kubeconfig",
     envvar="SYNCPIPE_DOWNSTREAM_KUBECONFIG",
     help="Kubeconfig of the downstream (edge) side; default: $KUBECONFIG, ~/.kube/config, "
-    "or the pod's ServiceAccount.",
+    "or the pod's ServiceAccount (the original's --to-kubeconfig).",
 )
-@click.option("--downstream-context", default=None, help="Context in the downstream kubeconfig.")
+@click.option(
+    "--downstream-context",
+    "--to-context",
+    "downstream_context",
+    default=None,
+    help="Context in the downstream kubeconfig (the original's --to-context).",
+)
 @click.option(
     "--syncer-name",
-    default="syncpipe",
+    default=None,
+    help="Names this syncer in ownership marks [default: --sync-target-name, else syncpipe].",
+)
+@click.option(
+    "--sync-target-name",
+    default=None,
+    help="The original's name of the edge cluster: the syncer's name when --syncer-name is "
+    "not given.",
+)
+@click.option(
+    "--sync-target-uid",
+    default="",
+    help="The original's sync target UID: logged and reported in the SyncerConfig status.",
+)
+@click.option(
+    "--qps",
+    default=0.0,
     show_default=True,
-    help="Names this syncer in ownership marks.",
+    type=click.FloatRange(min=0),
+    help="Client-side limit of requests per second to each side (0: none). The original "
+    "syncer's default was 30.",
+)
+@click.option(
+    "--burst",
+    default=None,
+    type=click.IntRange(min=1),
+    help=f"Requests at once above --qps [default: {DEFAULT_BURST}].",
 )
 @click.option(
     "--resync-period",
@@ -125,6 +196,13 @@ def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
 )
 @click.option("-v", "--verbose", count=True, help="More detail (-vv for debug).")
 @click.option(
+    "--v",
+    "klog_level",
+    default=0,
+    type=click.IntRange(min=0),
+    help="klog's verbosity, as the original syncer took it: 1-3 is -v, 4-5 -vv, 6+ -vvv.",
+)
+@click.option(
     "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 def command(
@@ -132,7 +210,11 @@ def command(
     upstream_context: str | None,
     downstream_kubeconfig: str | None,
     downstream_context: str | None,
-    syncer_name: str,
+    syncer_name: str | None,
+    sync_target_name: str | None,
+    sync_target_uid: str,
+    qps: float,
+    burst: int | None,
     resync_period: float,
     write_concurrency: int,
     status_return: bool,
@@ -148,17 +230,25 @@ def command(
     confirm_held_deletions: bool,
     insecure_skip_tls_verify: bool,
     verbose: int,
+    klog_level: int,
     log_format: str,
 ) -> None:
-    """Sync objects selected by the upstream SyncerConfigs down, and status/upsync back up."""
-    logs.setup(verbose=verbose, json_format=log_format == "json")
+    """Sync objects selected by the upstream SyncerConfigs down, and status/upsync back up.
+
+    The original KubeStellar-Syncer's flags work too (--from-kubeconfig, --to-kubeconfig,
+    --sync-target-name, --sync-target-uid, --qps, --burst, --v), also without the word
+    `run`: `syncpipe --from-kubeconfig=... --sync-target-name=...`.
+    """
+    logs.setup(verbose=max(verbose, klog_verbosity(klog_level)), json_format=log_format == "json")
     from syncpipe.config.settings import Settings
     from syncpipe.runtime import wiring
 
     if not upstream_kubeconfig:
-        raise click.UsageError("--upstream-kubeconfig is required")
+        raise click.UsageError("--upstream-kubeconfig (or --from-kubeconfig) is required")
+    syncer_name = syncer_name or sync_target_name or DEFAULT_SYNCER_NAME
     settings = Settings(
         syncer_name=syncer_name,
+        sync_target_uid=sync_target_uid,
         resync_period=resync_period,
         write_concurrency=write_concurrency,
         status_return=status_return,
@@ -177,6 +267,8 @@ def command(
         downstream_kubeconfig=downstream_kubeconfig,
         downstream_context=downstream_context,
         insecure=insecure_skip_tls_verify,
+        qps=qps,
+        burst=burst or DEFAULT_BURST,
     )
     stop = threading.Event()
 
@@ -189,7 +281,14 @@ def command(
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     log = logging.getLogger("syncpipe")
-    log.info("syncpipe %s starting", syncer_name)
+    log.info(
+        "syncpipe %s starting%s%s",
+        syncer_name,
+        f" (sync target uid {sync_target_uid})" if sync_target_uid else "",
+        f"; client-side limit {qps:g} requests/s, bursts of {burst or DEFAULT_BURST}, per side"
+        if qps
+        else "",
+    )
     syncer.register_gauges()
     elector = None
     if leader_elect:

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
 import orjson
@@ -52,12 +52,32 @@ def object_path(gvr: GroupVersionResource, namespace: str, name: str, subresourc
     return f"{path}/{subresource}" if subresource else path
 
 
+class Throttle(Protocol):
+    """A client-side rate limit (``--qps``/``--burst``): the part of it this client uses."""
+
+    def wait(self) -> float:
+        """Block until the next request may be sent; return the seconds waited."""
+        ...
+
+
+# A wait for the client-side rate limit this long is worth an INFO line (client-go logs
+# "Waited for ... due to client-side throttling" from the same length on).
+THROTTLE_LOG_AFTER = 1.0
+
+
 class RestClient:
     """One API server: JSON requests with the kubeconfig's TLS and credentials."""
 
-    def __init__(self, configuration: k8s_client.Configuration, *, label: str = "") -> None:
+    def __init__(
+        self,
+        configuration: k8s_client.Configuration,
+        *,
+        label: str = "",
+        throttle: Throttle | None = None,
+    ) -> None:
         self.configuration = configuration
         self.label = label
+        self.throttle = throttle
         self._api_client = k8s_client.ApiClient(configuration)
         self._pool: urllib3.PoolManager = self._api_client.rest_client.pool_manager
         self.host = str(configuration.host).rstrip("/")
@@ -132,6 +152,17 @@ class RestClient:
         stream: bool = False,
     ) -> urllib3.BaseHTTPResponse:
         """Send one request; raise the translated error for a non-2xx answer."""
+        if self.throttle is not None:
+            waited = self.throttle.wait()
+            if waited >= THROTTLE_LOG_AFTER:
+                log.info(
+                    "waited %.1fs for the client-side rate limit (--qps/--burst) before %s %s "
+                    "on the %s server",
+                    waited,
+                    method,
+                    path,
+                    self.label or "API",
+                )
         target = path
         if query:
             target += "?" + urlencode({k: v for k, v in query.items() if v not in (None, "")})

@@ -13,6 +13,8 @@ class Settings:
     """What ``syncpipe run`` was told; immutable once the syncer starts."""
 
     syncer_name: str
+    # The original syncer's --sync-target-uid: only reported (log, SyncerConfig status).
+    sync_target_uid: str = ""
     # Periodic re-check of every object from the local caches (no server calls): catches drift
     # that no event announced. Minutes, as client-go controllers do.
     resync_period: float = attrs.field(default=300.0, validator=attrs.validators.gt(0))

@@ -13,6 +13,7 @@ limiter is used by one thread at a time.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Hashable
 from typing import Protocol
@@ -133,3 +134,40 @@ def default_controller_rate_limiter(
 ) -> MaxOfRateLimiter:
     """Per-key 5 ms → 1000 s exponential, and 10 qps / burst 100 overall (client-go's default)."""
     return MaxOfRateLimiter(ItemExponentialRateLimiter(), TokenBucketRateLimiter(clock=clock))
+
+
+class RequestThrottle:
+    """Client-side request rate limit of one API client (``--qps``/``--burst``): client-go's
+    ``flowcontrol.NewTokenBucketRateLimiter`` semantics on a ``TokenBucketRateLimiter``.
+
+    ``wait`` reserves a token under a lock and sleeps outside it, so concurrent callers queue
+    behind each other in reservation order without holding the lock while they wait.
+    Satisfies ``syncpipe.clients.rest.Throttle``.
+    """
+
+    def __init__(
+        self,
+        *,
+        qps: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._bucket = TokenBucketRateLimiter(qps=qps, burst=burst, clock=clock)
+        self._sleep = sleep
+        self._lock = threading.Lock()
+
+    @property
+    def qps(self) -> float:
+        return self._bucket.qps
+
+    @property
+    def burst(self) -> int:
+        return self._bucket.burst
+
+    def wait(self) -> float:
+        with self._lock:
+            delay = self._bucket.when(None)
+        if delay > 0:
+            self._sleep(delay)
+        return delay

@@ -109,6 +109,11 @@ class Syncer:
         pm: pluggy.PluginManager | None = None,
     ) -> None:
         self.settings = settings
+        # Who reports the configs' status: the name and, as the original's syncer-gen passes
+        # it, the sync target's UID.
+        self._sync_target = {"name": settings.syncer_name}
+        if settings.sync_target_uid:
+            self._sync_target["uid"] = settings.sync_target_uid
         self.upstream = upstream
         self.downstream = downstream
         self.upstream_writer = ClusterWriter(upstream, max_in_flight=settings.write_concurrency)
@@ -888,7 +893,13 @@ class Syncer:
                 same = all(prev.get(k) == condition[k] for k in ("status", "reason", "message"))
                 since = prev.get("lastTransitionTime", stamp) if same else stamp
                 conditions.append({**condition, "lastTransitionTime": since})
-            patch = {"status": {"lastSyncerHeartbeatTime": stamp, "conditions": conditions}}
+            patch = {
+                "status": {
+                    "lastSyncerHeartbeatTime": stamp,
+                    "syncTarget": self._sync_target,
+                    "conditions": conditions,
+                }
+            }
             try:
                 self.upstream.merge_patch(SYNCER_CONFIGS, "", name, patch, subresource="status")
             except errors.ApiError as exc:

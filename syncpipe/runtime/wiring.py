@@ -7,6 +7,7 @@ from syncpipe.clients.connect import ClusterAccess, load_configuration
 from syncpipe.clients.rest import RestClient
 from syncpipe.config.settings import Settings
 from syncpipe.runtime.leader import LeaderElector
+from syncpipe.runtime.ratelimit import RequestThrottle
 from syncpipe.runtime.syncer import Syncer
 
 
@@ -18,7 +19,15 @@ def build_syncer(
     downstream_kubeconfig: str | None = None,
     downstream_context: str | None = None,
     insecure: bool = False,
+    qps: float = 0.0,
+    burst: int = 0,
 ) -> Syncer:
+    """A syncer between two kubeconfigs' servers (not started).
+
+    ``qps`` > 0 limits each side's client to that many requests per second on average, with
+    bursts of ``burst`` (at least 1): the original syncer's ``--qps``/``--burst``. ``0``: no
+    client-side limit (the API servers' own flow control still applies).
+    """
     up = load_configuration(
         ClusterAccess(
             kubeconfig=upstream_kubeconfig,
@@ -36,10 +45,14 @@ def build_syncer(
             label="downstream",
         )
     )
+
+    def throttle() -> RequestThrottle | None:
+        return RequestThrottle(qps=qps, burst=max(1, burst)) if qps > 0 else None
+
     return Syncer(
         settings=settings,
-        upstream=RestClient(up, label="upstream"),
-        downstream=RestClient(down, label="downstream"),
+        upstream=RestClient(up, label="upstream", throttle=throttle()),
+        downstream=RestClient(down, label="downstream", throttle=throttle()),
     )
 
 

@@ -78,11 +78,16 @@ def syncer_crds(up_rest: RestClient) -> None:
 class SyncerProcess:
     """One ``syncpipe run`` subprocess with its log file."""
 
-    def __init__(self, args: list[str], log_path: Path) -> None:
+    def __init__(
+        self, args: list[str], log_path: Path, *, env: dict[str, str] | None = None
+    ) -> None:
         self.args = args
         self.log_path = log_path
         self._log = log_path.open("ab")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SYNCPIPE_")}
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SYNCPIPE_")},
+            **(env or {}),
+        }
         # From a directory of its own, as a user would run it (not from the source tree).
         self.proc = subprocess.Popen(
             args,
@@ -202,7 +207,19 @@ def syncer_cli(
 
     helpers.liveness_checks.append(check_alive)
 
-    def start(*extra: str, name: str | None = None) -> SyncerProcess:
+    def start(
+        *extra: str,
+        name: str | None = None,
+        argv: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> SyncerProcess:
+        """``syncpipe run`` between the test planes with ``extra`` flags; or exactly ``argv``
+        (the syncer's arguments after ``python -m syncpipe``) with ``env`` added."""
+        if argv is not None:
+            args = [sys.executable, "-m", "syncpipe", *argv]
+            syncer = SyncerProcess(args, tmp_path / f"syncer-{len(started)}.log", env=env)
+            started.append(syncer)
+            return syncer
         args = [
             sys.executable,
             "-m",
@@ -217,7 +234,7 @@ def syncer_cli(
             "-v",
             *extra,
         ]
-        syncer = SyncerProcess(args, tmp_path / f"syncer-{len(started)}.log")
+        syncer = SyncerProcess(args, tmp_path / f"syncer-{len(started)}.log", env=env)
         started.append(syncer)
         return syncer
 

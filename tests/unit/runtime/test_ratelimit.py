@@ -97,3 +97,25 @@ def test_the_default_controller_limiter_is_5ms_per_key_and_10qps_overall():
     for i in range(97):
         limiter.when(i)  # the burst of 100 is now spent
     assert limiter.when("fresh") == pytest.approx(0.1)
+
+
+# -- the client-side request throttle (--qps/--burst) ------------------------------------------
+
+
+def test_the_request_throttle_lets_a_burst_through_then_spaces_requests_at_qps():
+    from syncpipe.runtime.ratelimit import RequestThrottle
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    throttle = RequestThrottle(qps=20.0, burst=30, clock=lambda: now[0], sleep=sleep)
+    waits = [throttle.wait() for _ in range(32)]
+    assert waits[:30] == [0.0] * 30
+    assert waits[30:] == pytest.approx([0.05, 0.10])
+    assert slept == pytest.approx([0.05, 0.10])
+    now[0] = 10.0  # a quiet while refills the bucket to its burst, no further
+    assert [throttle.wait() for _ in range(30)] == [0.0] * 30
+    assert throttle.wait() == pytest.approx(0.05)
