@@ -33,6 +33,10 @@ its floor on the same API servers.
 4. **writes at rest**: five forced resyncs of every informer (each drained), counting the
    downstream create/patch/update/delete requests meanwhile: should be 0.
 
+``--qps Q --burst B`` gives the syncer the client-side rate limit of ``syncpipe run --qps``
+(the original syncer ran with 30/20): the initial sync then cannot go faster than about Q
+requests per second per side, which phase 2 shows against the same floor.
+
 Every timed phase of 1-2 starts on quiet control planes: it waits until their processes
 (API servers, etcds, controller managers) together use less than ``QUIET_CORES`` of a core
 (at most ``QUIET_TIMEOUT`` s). Without that, the initial sync started while the upstream API
@@ -530,6 +534,8 @@ def measure_sync(
     n: int,
     m: int,
     concurrency: int,
+    qps: float = 0.0,
+    burst: int = 0,
 ) -> tuple[dict[str, Any], Any]:
     """One initial sync of the prepared upstream objects into an empty downstream namespace,
     by a new in-process syncer; returns its numbers and the syncer (still running)."""
@@ -539,6 +545,8 @@ def measure_sync(
         settings=Settings(syncer_name="bench", write_concurrency=concurrency),
         upstream_kubeconfig=str(up_kubeconfig),
         downstream_kubeconfig=str(down_kubeconfig),
+        qps=qps,
+        burst=burst,
     )
     quiet = clock.wait_quiet()
     cpu_before = clock.read()
@@ -614,7 +622,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     "raw": measure_raw(down_config, clock, n, m, c, mixed),
                     "raw_kind_by_kind": measure_raw(down_config, clock, n, m, c, lambda o: o),
                 }
-                entry["sync"], syncer = measure_sync(up_config, down_config, down, clock, n, m, c)
+                entry["sync"], syncer = measure_sync(
+                    up_config, down_config, down, clock, n, m, c, args.qps, args.burst
+                )
                 if index < args.rounds - 1:  # the last round's syncer goes on to phases 3-4
                     syncer.stop()
                     syncer = None
@@ -814,6 +824,15 @@ def main() -> None:
     )
     parser.add_argument(
         "--repeat-timeout", type=float, default=15.0, help="seconds before one counts as lost"
+    )
+    parser.add_argument(
+        "--qps",
+        type=float,
+        default=0.0,
+        help="the syncer's client-side limit per side, as `syncpipe run --qps` (default: none)",
+    )
+    parser.add_argument(
+        "--burst", type=int, default=20, help="with --qps: requests at once (default 20)"
     )
     parser.add_argument("--json", type=pathlib.Path, help="write the results here")
     parser.add_argument("-v", "--verbose", action="store_true", help="the syncer's INFO logs")
