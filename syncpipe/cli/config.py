@@ -103,7 +103,9 @@ def _namespace(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 
 
 @command.command("from-manifests")
-@click.argument("files", nargs=-1, required=True, type=click.File("r", encoding="utf-8"))
+@click.argument(
+    "files", nargs=-1, required=True, metavar="FILE...", type=click.File("r", encoding="utf-8")
+)
 @click.option(
     "--legacy",
     is_flag=True,
@@ -111,6 +113,7 @@ def _namespace(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
 )
 @click.option(
     "--name",
+    metavar="NAME",
     callback=_config_name,
     help=f"The config's metadata.name [default: the Helm release (label "
     f"{manifests.RELEASE_LABEL}) when the objects agree on one, else the first FILE's name, "
@@ -120,6 +123,7 @@ def _namespace(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     "-o",
     "--output",
     default="-",
+    metavar="FILE",
     help="Where to write the config ('-' for stdout).",
     show_default=True,
 )
@@ -128,16 +132,23 @@ def _namespace(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     "--default-namespace",
     default=manifests.DEFAULT_NAMESPACE,
     show_default=True,
+    metavar="NS",
     callback=_namespace,
     help="Namespace of namespaced objects that name none (where `kubectl apply -n NS` / "
     "`helm template -n NS` put them).",
 )
 @click.option(
     "--kubeconfig",
+    metavar="FILE",
     help="Look up kinds that are neither built into Kubernetes nor defined by a CRD in the "
     "manifests in this cluster's discovery [default: no cluster is asked].",
 )
-@click.option("--context", default=None, help="Context in that kubeconfig (also asks a cluster).")
+@click.option(
+    "--context",
+    metavar="NAME",
+    default=None,
+    help="Context in that kubeconfig (also asks a cluster).",
+)
 def from_manifests(
     files: tuple[IO[str], ...],
     legacy: bool,
@@ -149,12 +160,22 @@ def from_manifests(
 ) -> None:
     """Write the config that downsyncs exactly the objects of FILE... ("-" reads stdin).
 
-    FILE holds rendered manifests, e.g. `helm template` output: multi-document YAML, Lists.
-    The SyncerConfig selects namespaced objects by namespace, resource and name, cluster-scoped
-    objects (CRDs included) by name, custom resources by the resource their CRD in the
-    manifests defines, and the Namespace of every namespace used. Kinds are mapped to
-    resources without a cluster for built-in kinds and for CRDs in the manifests; other kinds
-    are an error, unless --kubeconfig or --context names a cluster to ask.
+    FILE holds rendered manifests, such as `helm template` output: multi-document YAML,
+    Lists, comments. The SyncerConfig names every object: namespaced ones under
+    namespacedObjects (by resource, namespace and name), cluster-scoped ones (CRDs
+    included) under clusterScope by name, with the Namespace of every namespace used.
+    Custom resources are selected by the resource their CRD defines. With --legacy the
+    output is an EdgeSyncConfig as the original's Helm converter wrote it: the namespaces
+    first, then each object by group, version, kind, name and namespace.
+
+    Kinds map to resources without a cluster when they are built into Kubernetes or
+    defined by a CRD in the manifests; any other kind is an error naming it, unless
+    --kubeconfig or --context names a cluster whose discovery knows it.
+
+    \b
+    Example:
+      helm template shop ./chart -n shop | syncpipe config from-manifests - -n shop -o shop.yaml
+      syncpipe config validate shop.yaml && kubectl apply -f shop.yaml    # upstream
     """
     file_names = ["-" if f.name == "<stdin>" else f.name for f in files]
     try:
