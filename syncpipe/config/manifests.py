@@ -74,7 +74,6 @@ class SelectedObject:
 
     kind: str
     key: ObjectKey
-    place: Place
 
     @property
     def gvr(self) -> GroupVersionResource:
@@ -190,7 +189,7 @@ def resolve(
         key = ObjectKey(
             GroupVersionResource(obj.group, obj.version, info.resource), namespace, obj.name
         )
-        selected.setdefault(key, SelectedObject(kind=obj.kind, key=key, place=obj.place))
+        selected.setdefault(key, SelectedObject(kind=obj.kind, key=key))
     if unknown:
         raise _unknown_kinds(unknown, cluster_asked=served is not None)
     return tuple(selected.values())
@@ -198,19 +197,24 @@ def resolve(
 
 def _unknown_kinds(unknown: Sequence[ManifestObject], *, cluster_asked: bool) -> errors.ConfigError:
     first = unknown[0]
-    what = f"{first.kind}.{first.group}" if first.group else first.kind
+    what = _kind_name(first)
     message = f"kind {what} is not built into Kubernetes and no CRD in the manifests defines it"
     message += (
         "; the cluster does not serve it either"
         if cluster_asked
         else "; give a cluster to look it up in (--kubeconfig)"
     )
-    others = sorted({f"{o.kind}.{o.group}" if o.group else o.kind for o in unknown[1:]} - {what})
+    others = sorted({_kind_name(o) for o in unknown[1:]} - {what})
     if others:
         message += f" (also unknown: {', '.join(others)})"
     return errors.ConfigError(
         [(first.place.path(child(ROOT, "kind")), message)], source=first.place.source
     )
+
+
+def _kind_name(obj: ManifestObject) -> str:
+    """``Kind.group`` (``Kind`` in the core group), as kubectl names kinds."""
+    return f"{obj.kind}.{obj.group}" if obj.group else obj.kind
 
 
 # -- 3. the configs --------------------------------------------------------------------------
