@@ -1,4 +1,4 @@
-"""``syncpipe config``: check SyncerConfig and EdgeSyncConfig files before applying them.
+"""``syncpipe config``: check SyncerConfig and EdgeSyncConfig files, or write one for manifests.
 
 ``syncpipe config validate FILE...`` parses every YAML document of every file, reports every
 problem on its own line as ``FILE: doc N (Kind/name): message @ $.path`` (the format of
@@ -8,57 +8,27 @@ objects selected for both downsync and upsync. Exit status 1 when anything was r
 
 Checks that need a cluster's discovery (is this resource namespaced?) are not made here;
 the running syncer reports those.
+
+``syncpipe config from-manifests FILE...`` writes the config selecting exactly the objects of
+rendered manifests (``syncpipe.config.manifests`` does the work; this command reads the
+files, asks a cluster's discovery only when a kind is unknown and a cluster was given, and
+writes the result).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import IO, Any
+from typing import IO
 
-import attrs
 import click
-import yaml
 
 from syncpipe import errors
-from syncpipe.config import selection, syncerconfig
-
-
-@attrs.frozen(kw_only=True)
-class _Place:
-    """Where a document came from, as problem lines print it."""
-
-    file: str
-    doc: int
-    label: str
-    prefix: str = ""  # "$.items[3]" for an object inside a List document
-
-    def line(self, message: str, path: str) -> str:
-        where = self.prefix + path[1:] if self.prefix else path
-        return f"{self.file}: doc {self.doc} ({self.label}): {message} @ {where}"
-
-
-def _label(doc: object) -> str:
-    """``Kind/name`` of a document, as far as it can be read."""
-    if not isinstance(doc, Mapping):
-        return "?/?"
-    metadata = doc.get("metadata")
-    name = metadata.get("name") if isinstance(metadata, Mapping) else None
-    return f"{doc.get('kind') or '?'}/{name or '?'}"
-
-
-def _objects(doc: Any) -> Iterator[tuple[str, Any]]:
-    """The objects of one document with their path prefix; a ``kind: *List`` is unpacked."""
-    kind = doc.get("kind") if isinstance(doc, Mapping) else None
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list):
-        for index, item in enumerate(doc["items"]):
-            yield f"$.items[{index}]", item
-    else:
-        yield "", doc
+from syncpipe.config import documents, manifests, names, selection, syncerconfig
+from syncpipe.config.documents import Place
 
 
 @click.group("config")
 def command() -> None:
-    """Check SyncerConfig and EdgeSyncConfig files."""
+    """Check SyncerConfig and EdgeSyncConfig files, or write one for a chart's manifests."""
 
 
 @command.command("validate")
@@ -67,36 +37,32 @@ def validate(files: tuple[IO[str], ...]) -> None:
     """Validate the configs in FILE... ("-" reads stdin); each file may hold many documents."""
     lines: list[str] = []
     configs: list[syncerconfig.AnyConfig] = []
-    places: dict[str, _Place] = {}
+    places: dict[str, Place] = {}
     for stream in files:
         name = "-" if stream.name == "<stdin>" else stream.name
         try:
-            documents = list(yaml.safe_load_all(stream))
-        except yaml.YAMLError as exc:
-            lines.append(f"{name}: not valid YAML: {exc}")
+            located = list(documents.located_objects(stream.read(), file=name))
+        except errors.ConfigError as exc:
+            lines.append(str(exc))
             continue
-        for number, document in enumerate(documents, start=1):
-            if document is None:
-                continue  # an empty document, e.g. after a trailing ---
-            for prefix, obj in _objects(document):
-                place = _Place(file=name, doc=number, label=_label(obj), prefix=prefix)
-                try:
-                    config = syncerconfig.parse_config(obj)
-                except errors.ConfigError as exc:
-                    lines.extend(place.line(msg, path) for path, msg in exc.problems)
-                    continue
-                if config.ref in places:
-                    first = places[config.ref]
-                    lines.append(
-                        place.line(
-                            f"{config.ref} is also defined in {first.file} doc {first.doc}; "
-                            "a cluster holds one object per name",
-                            "$.metadata.name",
-                        )
+        for place, obj in located:
+            try:
+                config = syncerconfig.parse_config(obj)
+            except errors.ConfigError as exc:
+                lines.extend(place.line(msg, path) for path, msg in exc.problems)
+                continue
+            if config.ref in places:
+                first = places[config.ref]
+                lines.append(
+                    place.line(
+                        f"{config.ref} is also defined in {first.file} doc {first.doc}; "
+                        "a cluster holds one object per name",
+                        "$.metadata.name",
                     )
-                    continue
-                places[config.ref] = place
-                configs.append(config)
+                )
+                continue
+            places[config.ref] = place
+            configs.append(config)
     merged = selection.Selection.from_configs(configs)
     for problem in merged.overlaps():
         lines.append(places[problem.config].line(problem.message, problem.path))
@@ -120,3 +86,147 @@ def _print_summary(merged: selection.Selection) -> None:
         click.echo(f"  only objects labelled: {selected_by_labels}")
     if summary["conversions"]:
         click.echo(f"  conversions: {summary['conversions']} (kept, not applied yet)")
+
+
+def _config_name(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    problem = names.config_name_problem(value) if value is not None else None
+    if problem:
+        raise click.BadParameter(problem)
+    return value
+
+
+def _namespace(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    problem = (
+        names.namespace_problem(value) if value != names.WILDCARD else "'*' is not one namespace"
+    )
+    if problem:
+        raise click.BadParameter(problem)
+    return value
+
+
+@command.command("from-manifests")
+@click.argument(
+    "files", nargs=-1, required=True, metavar="FILE...", type=click.File("r", encoding="utf-8")
+)
+@click.option(
+    "--legacy",
+    is_flag=True,
+    help="Write an EdgeSyncConfig, as the original's Helm converter did, not a SyncerConfig.",
+)
+@click.option(
+    "--name",
+    metavar="NAME",
+    callback=_config_name,
+    help=f"The config's metadata.name [default: the Helm release (label "
+    f"{manifests.RELEASE_LABEL}) when the objects agree on one, else the first FILE's name, "
+    f"else {manifests.FALLBACK_NAME}].",
+)
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    metavar="FILE",
+    help="Where to write the config ('-' for stdout).",
+    show_default=True,
+)
+@click.option(
+    "-n",
+    "--default-namespace",
+    default=manifests.DEFAULT_NAMESPACE,
+    show_default=True,
+    metavar="NS",
+    callback=_namespace,
+    help="Namespace of namespaced objects that name none (where `kubectl apply -n NS` / "
+    "`helm template -n NS` put them).",
+)
+@click.option(
+    "--kubeconfig",
+    metavar="FILE",
+    help="Look up kinds that are neither built into Kubernetes nor defined by a CRD in the "
+    "manifests in this cluster's discovery [default: no cluster is asked].",
+)
+@click.option(
+    "--context",
+    metavar="NAME",
+    default=None,
+    help="Context in that kubeconfig (also asks a cluster).",
+)
+def from_manifests(
+    files: tuple[IO[str], ...],
+    legacy: bool,
+    name: str | None,
+    output: str,
+    default_namespace: str,
+    kubeconfig: str | None,
+    context: str | None,
+) -> None:
+    """Write the config that downsyncs exactly the objects of FILE... ("-" reads stdin).
+
+    FILE holds rendered manifests, such as `helm template` output: multi-document YAML,
+    Lists, comments. The SyncerConfig names every object: namespaced ones under
+    namespacedObjects (by resource, namespace and name), cluster-scoped ones (CRDs
+    included) under clusterScope by name, with the Namespace of every namespace used.
+    Custom resources are selected by the resource their CRD defines. With --legacy the
+    output is an EdgeSyncConfig as the original's Helm converter wrote it: the namespaces
+    first, then each object by group, version, kind, name and namespace.
+
+    Kinds map to resources without a cluster when they are built into Kubernetes or
+    defined by a CRD in the manifests; any other kind is an error naming it, unless
+    --kubeconfig or --context names a cluster whose discovery knows it.
+
+    \b
+    Example:
+      helm template shop ./chart -n shop | syncpipe config from-manifests - -n shop -o shop.yaml
+      syncpipe config validate shop.yaml && kubectl apply -f shop.yaml    # upstream
+    """
+    file_names = ["-" if f.name == "<stdin>" else f.name for f in files]
+    try:
+        objects = [
+            obj
+            for stream, file_name in zip(files, file_names, strict=True)
+            for obj in manifests.read_manifest_objects(stream.read(), file=file_name)
+        ]
+        selected = _resolve(objects, default_namespace, kubeconfig, context)
+    except errors.SyncpipeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not selected:
+        raise click.ClickException(f"no objects in {', '.join(file_names)}: nothing to select")
+    config_name = name or manifests.default_config_name(objects, file_names)
+    config: syncerconfig.AnyConfig = (
+        manifests.edge_sync_config_selecting(selected, name=config_name)
+        if legacy
+        else manifests.syncer_config_selecting(selected, name=config_name)
+    )
+    with click.open_file(output, "w", encoding="utf-8") as out:
+        out.write(manifests.render(config, files=file_names, count=len(selected)))
+    if output != "-":
+        namespaces = ", ".join(manifests.namespaces_of(selected)) or "none"
+        click.echo(
+            f"Wrote {config.ref} to {output}: {len(selected)} object(s), namespaces: {namespaces}",
+            err=True,
+        )
+
+
+def _resolve(
+    objects: list[manifests.ManifestObject],
+    default_namespace: str,
+    kubeconfig: str | None,
+    context: str | None,
+) -> tuple[manifests.SelectedObject, ...]:
+    """Resolve kinds offline; ask the given cluster's discovery only if that is not enough."""
+    try:
+        return manifests.resolve(objects, default_namespace=default_namespace)
+    except errors.ConfigError:
+        if kubeconfig is None and context is None:
+            raise
+    from syncpipe.clients import discovery
+    from syncpipe.clients.connect import ClusterAccess, load_configuration
+    from syncpipe.clients.rest import RestClient
+
+    access = ClusterAccess(kubeconfig=kubeconfig, context=context, label="cluster")
+    rest = RestClient(load_configuration(access), label="cluster")
+    try:
+        served = discovery.discover(rest).resources
+    finally:
+        rest.close()
+    return manifests.resolve(objects, default_namespace=default_namespace, served=served)

@@ -109,7 +109,10 @@ def test_validate_refuses_two_configs_with_one_name(tmp_path):
 def test_validate_reports_yaml_syntax_errors():
     result = run("config", "validate", "-", stdin="spec: [unclosed\n")
     assert result.exit_code == 1
-    assert result.output.startswith("-: not valid YAML: ")
+    assert result.output.splitlines() == [
+        "-: doc 1: not valid YAML: while parsing a flow sequence: expected ',' or ']', "
+        "but got '<stream end>' @ line 2, column 1"
+    ]
 
 
 def test_validate_of_a_file_without_configs_fails(tmp_path):
