@@ -69,6 +69,7 @@ from syncpipe.runtime.flow import (
     Flow,
     SourceState,
     StatusReturn,
+    sources_wanted,
 )
 from syncpipe.runtime.safety import DeletionGuard
 
@@ -451,14 +452,7 @@ class ReplayEngine:
         for problem in selection.overlaps(up.resources):
             self._warn(f"selection problem: {problem}")
         for direction, infos in wanted.items():
-            wanted_sources = {
-                info.gvr: SourceState(
-                    info=info,
-                    label_selector=routing.source_label_selector(selection, direction, info),
-                )
-                for info in infos
-            }
-            self._reconcile_sources(direction, wanted_sources, changed)
+            self._reconcile_sources(direction, sources_wanted(selection, direction, infos), changed)
 
     def _reconcile_sources(
         self,

@@ -29,13 +29,14 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import attrs
 
 from syncpipe import errors
 from syncpipe.builtin import namespaces, ownership
+from syncpipe.config.selection import Selection
 from syncpipe.hooks import chain
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.manager import Hooks
@@ -50,6 +51,7 @@ from syncpipe.model.objects import (
     resource_version_of,
 )
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
+from syncpipe.runtime import routing
 from syncpipe.runtime.routing import SERVER_OWNED_STATUS
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.sink import planner
@@ -98,6 +100,20 @@ class SourceState:
     informer: EventSource | None = None
     # What the source watch asks its API server to filter by (a config's objectSelector).
     label_selector: str = ""
+
+
+def sources_wanted(
+    selection: Selection, direction: Direction, infos: Iterable[ResourceInfo]
+) -> dict[GroupVersionResource, SourceState]:
+    """The source watches ``selection`` needs for ``direction`` (not started yet), each with
+    the label selector its server may filter by; what the drivers reconcile their sources to.
+    """
+    return {
+        info.gvr: SourceState(
+            info=info, label_selector=routing.source_label_selector(selection, direction, info)
+        )
+        for info in infos
+    }
 
 
 class FieldFight(errors.RetryableError):

@@ -37,7 +37,13 @@ from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, Resour
 from syncpipe.runtime import metrics, ratelimit, routing
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
-from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
+from syncpipe.runtime.flow import (
+    RETURN_STATUS_ANNOTATION,
+    Flow,
+    SourceState,
+    StatusReturn,
+    sources_wanted,
+)
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
 from syncpipe.runtime.workqueue import WorkQueue
@@ -543,14 +549,7 @@ class Syncer:
                 log.warning("selection problem: %s", problem)
         self._selection_problems = problems
         for direction, infos in wanted.items():
-            wanted_sources = {
-                info.gvr: SourceState(
-                    info=info,
-                    label_selector=routing.source_label_selector(selection, direction, info),
-                )
-                for info in infos
-            }
-            self._reconcile_sources(direction, wanted_sources, changed)
+            self._reconcile_sources(direction, sources_wanted(selection, direction, infos), changed)
 
     def _reconcile_sources(
         self,
