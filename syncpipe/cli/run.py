@@ -161,6 +161,14 @@ DEFAULT_BURST = 20
 )
 @click.option("--poll-interval", default=15.0, show_default=True, type=float, help="Seconds.")
 @click.option(
+    "--max-namespaced-watches",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="A downsynced resource selected in at most this many named namespaces is watched "
+    "in each of them instead of cluster-wide (0: always cluster-wide).",
+)
+@click.option(
     "--health-address",
     default="",
     help="Serve /healthz, /readyz and /metrics here (e.g. 0.0.0.0:8080); off when empty.",
@@ -222,6 +230,7 @@ def command(
     namespace_mapping: str,
     source_mode: str,
     poll_interval: float,
+    max_namespaced_watches: int,
     health_address: str,
     leader_elect: bool,
     leader_election_namespace: str,
@@ -256,6 +265,7 @@ def command(
         namespace_mapping=namespace_mapping,
         source_mode=source_mode,
         poll_interval=poll_interval,
+        max_namespaced_watches=max_namespaced_watches,
         disabled_plugins=disabled,
         plugin_settings=_parse_plugin_opts(plugin_opt),
         confirm_held_deletions=confirm_held_deletions,

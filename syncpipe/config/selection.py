@@ -48,7 +48,7 @@ from typing import Any
 
 import attrs
 
-from syncpipe.config import matching, problems, rules, syncerconfig
+from syncpipe.config import matching, names, problems, rules, syncerconfig
 from syncpipe.config.edgesyncconfig import Conversion
 from syncpipe.config.problems import SelectionProblem
 from syncpipe.config.rules import ResourcePattern, SelectionRule
@@ -210,6 +210,23 @@ class Selection:
             name=name,
             labels=labels,
         )
+
+    def source_namespaces(self, direction: Direction, info: ResourceInfo) -> tuple[str, ...] | None:
+        """The namespaces outside which no rule of ``direction`` selects objects of ``info``.
+
+        ``None`` when an entry selects the resource in every namespace (``"*"``), or when
+        ``info`` is cluster-scoped: then only a cluster-wide watch sees everything selected.
+        """
+        if not info.namespaced:
+            return None
+        found: set[str] = set()
+        for rule in self.rules:
+            if rule.direction is direction and attrs.evolve(rule.pattern, version="").matches(info):
+                if rule.namespace == names.WILDCARD:
+                    return None
+                if rule.namespace:
+                    found.add(rule.namespace)
+        return tuple(sorted(found))
 
     def source_label_selector(self, direction: Direction, info: ResourceInfo) -> str:
         """A ``labelSelector`` the source side's API server can filter ``info``'s watch by.

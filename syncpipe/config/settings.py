@@ -34,6 +34,10 @@ class Settings:
         default="watch", validator=attrs.validators.in_(("watch", "poll"))
     )
     poll_interval: float = attrs.field(default=15.0, validator=attrs.validators.gt(0))
+    # A downsynced resource selected in at most this many named namespaces is listed and
+    # watched in each of them, not cluster-wide: the mailbox then sends and the syncer caches
+    # only the selected namespaces' objects. Above it, one cluster-wide watch (0: always).
+    max_namespaced_watches: int = attrs.field(default=10, validator=attrs.validators.ge(0))
     # SyncerConfig status heartbeat.
     heartbeat_interval: float = 30.0
     # Deletions inferred from a relist are held once they exceed this fraction of the owned

@@ -452,7 +452,13 @@ class ReplayEngine:
         for problem in selection.overlaps(up.resources):
             self._warn(f"selection problem: {problem}")
         for direction, infos in wanted.items():
-            self._reconcile_sources(direction, sources_wanted(selection, direction, infos), changed)
+            wanted_sources = sources_wanted(
+                selection,
+                direction,
+                infos,
+                max_namespaced_watches=self.settings.max_namespaced_watches,
+            )
+            self._reconcile_sources(direction, wanted_sources, changed)
 
     def _reconcile_sources(
         self,
@@ -464,7 +470,7 @@ class ReplayEngine:
         removed = False
         for gvr, state in wanted.items():
             current = flow.sources.get(gvr)
-            if current is not None and current.label_selector != state.label_selector:
+            if current is not None and not current.same_watch(state):
                 flow.sources.pop(gvr)  # as the syncer: watched again with the new selector
                 if current.informer is not None:
                     current.informer.stop()

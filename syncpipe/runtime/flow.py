@@ -100,17 +100,33 @@ class SourceState:
     informer: EventSource | None = None
     # What the source watch asks its API server to filter by (a config's objectSelector).
     label_selector: str = ""
+    # The namespaces watched one by one; empty: one cluster-wide watch.
+    namespaces: tuple[str, ...] = ()
+
+    def same_watch(self, other: SourceState) -> bool:
+        """Whether ``other`` asks the server for exactly what this source's watch does."""
+        return (self.label_selector, self.namespaces) == (other.label_selector, other.namespaces)
 
 
 def sources_wanted(
-    selection: Selection, direction: Direction, infos: Iterable[ResourceInfo]
+    selection: Selection,
+    direction: Direction,
+    infos: Iterable[ResourceInfo],
+    *,
+    max_namespaced_watches: int = 0,
 ) -> dict[GroupVersionResource, SourceState]:
     """The source watches ``selection`` needs for ``direction`` (not started yet), each with
-    the label selector its server may filter by; what the drivers reconcile their sources to.
+    the label selector its server may filter by and, where the selection names at most
+    ``max_namespaced_watches`` namespaces, those namespaces; what the drivers reconcile their
+    sources to.
     """
     return {
         info.gvr: SourceState(
-            info=info, label_selector=routing.source_label_selector(selection, direction, info)
+            info=info,
+            label_selector=routing.source_label_selector(selection, direction, info),
+            namespaces=routing.source_namespaces(
+                selection, direction, info, max_namespaced_watches=max_namespaced_watches
+            ),
         )
         for info in infos
     }

@@ -83,3 +83,21 @@ def source_label_selector(selection: Selection, direction: Direction, info: Reso
     if info.gvr.group_resource in UNFILTERED_SOURCES:
         return ""
     return selection.source_label_selector(direction, info)
+
+
+def source_namespaces(
+    selection: Selection, direction: Direction, info: ResourceInfo, *, max_namespaced_watches: int
+) -> tuple[str, ...]:
+    """The namespaces to list and watch ``info`` in one by one (``()``: cluster-wide).
+
+    Only for downsync, whose source is the mailbox that every edge's syncer shares: there a
+    cluster-wide watch of a resource sends each syncer every edge's objects. The edge's own
+    cluster (upsync's source) is watched cluster-wide. Above ``max_namespaced_watches``
+    namespaces (0: never) one cluster-wide watch costs the server less than many.
+    """
+    if direction is not Direction.DOWN or info.gvr.group_resource in UNFILTERED_SOURCES:
+        return ()
+    namespaces = selection.source_namespaces(direction, info)
+    if not namespaces or len(namespaces) > max_namespaced_watches:
+        return ()
+    return namespaces

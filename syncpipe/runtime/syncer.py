@@ -48,6 +48,7 @@ from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
 from syncpipe.runtime.workqueue import WorkQueue
 from syncpipe.source.informer import EventSource, Informer
+from syncpipe.source.namespaced import NamespacedSources
 from syncpipe.source.polling import PollingSource
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,13 @@ def _namespace_boilerplate(obj: dict[str, Any]) -> bool:
     if kind == "ConfigMap" and name == "kube-root-ca.crt":
         return True
     return kind == "Secret" and obj.get("type") == "kubernetes.io/service-account-token"
+
+
+def _describe_source(gvr: GroupVersionResource, state: SourceState) -> str:
+    """``v1/configmaps (in shop, web; labels app=shop)``: a resource and what its watch asks."""
+    scope = [f"in {', '.join(state.namespaces)}"] if state.namespaces else []
+    scope += [f"labels {state.label_selector}"] if state.label_selector else []
+    return f"{gvr} ({'; '.join(scope)})" if scope else str(gvr)
 
 
 def reconcile_workers_beyond_writes(settings: Settings) -> int:
@@ -330,8 +338,7 @@ class Syncer:
         label selector its API server filters the watch by, if any."""
         return {
             direction.value: sorted(
-                f"{gvr} (labels {state.label_selector})" if state.label_selector else str(gvr)
-                for gvr, state in flow.sources.items()
+                _describe_source(gvr, state) for gvr, state in flow.sources.items()
             )
             for direction, flow in self.flows.items()
         }
@@ -359,7 +366,11 @@ class Syncer:
         if self._upstream_namespaces is not None:
             found.append(self._upstream_namespaces)
         for flow in self.flows.values():
-            found.extend(s.informer for s in flow.sources.values() if s.informer is not None)
+            for state in flow.sources.values():
+                if isinstance(state.informer, NamespacedSources):
+                    found.extend(state.informer.parts.values())  # each one watch of its own
+                elif state.informer is not None:
+                    found.append(state.informer)
         with self._targets_lock:
             found.extend(self._targets.values())
         return found
@@ -549,7 +560,13 @@ class Syncer:
                 log.warning("selection problem: %s", problem)
         self._selection_problems = problems
         for direction, infos in wanted.items():
-            self._reconcile_sources(direction, sources_wanted(selection, direction, infos), changed)
+            wanted_sources = sources_wanted(
+                selection,
+                direction,
+                infos,
+                max_namespaced_watches=self.settings.max_namespaced_watches,
+            )
+            self._reconcile_sources(direction, wanted_sources, changed)
 
     def _reconcile_sources(
         self,
@@ -561,23 +578,22 @@ class Syncer:
         removed = False
         for gvr, state in wanted.items():
             current = flow.sources.get(gvr)
-            if current is not None and current.label_selector != state.label_selector:
+            if current is not None and not current.same_watch(state):
                 # The watch's label selector changed: watch again with the new one. The
                 # selection changed too, so every copy is re-examined below.
                 log.info(
-                    "%s: %s now watched with label selector %r",
+                    "%s: %s now watched with label selector %r in %s",
                     direction.value,
                     gvr,
                     state.label_selector,
+                    ", ".join(state.namespaces) or "every namespace",
                 )
                 flow.sources.pop(gvr)
                 if current.informer is not None:
                     current.informer.stop(timeout=2.0)
             if gvr not in flow.sources:
                 info = state.info
-                state.informer = self._start_source_informer(
-                    direction, info, label_selector=state.label_selector
-                )
+                state.informer = self._start_source_informer(direction, state)
                 flow.sources[gvr] = state
                 # Copies usually keep their source's kind: watch them from the start, so the
                 # first reconciles need not wait for a cache started on demand.
@@ -601,14 +617,29 @@ class Syncer:
             for informer in targets:
                 informer.resync()  # every owned copy is re-examined (deselected ones deleted)
 
-    def _start_source_informer(
-        self, direction: Direction, info: ResourceInfo, *, label_selector: str = ""
-    ) -> EventSource:
+    def _start_source_informer(self, direction: Direction, state: SourceState) -> EventSource:
         side = direction.source
         rest = self.upstream if side is Side.UPSTREAM else self.downstream
-        informer = self._new_source(
-            side, info, CollectionListerWatcher(rest, info.gvr, label_selector=label_selector)
-        )
+        info, selector = state.info, state.label_selector
+        informer: EventSource
+        if state.namespaces:
+            informer = NamespacedSources(
+                {
+                    ns: self._new_source(
+                        side,
+                        info,
+                        CollectionListerWatcher(
+                            rest, info.gvr, namespace=ns, label_selector=selector
+                        ),
+                    )
+                    for ns in state.namespaces
+                },
+                name=f"{side.value}:{info.gvr}",
+            )
+        else:
+            informer = self._new_source(
+                side, info, CollectionListerWatcher(rest, info.gvr, label_selector=selector)
+            )
         flow = self.flows[direction]
         queue = self._queue_for(direction)
         is_crd = info.gvr.resource == "customresourcedefinitions"

@@ -36,7 +36,7 @@ class EventSource(Protocol):
     """What the runtime needs of a source; ``Informer`` and ``PollingSource`` both provide it."""
 
     @property
-    def store(self) -> store.Store: ...
+    def store(self) -> store.StoreReader: ...
 
     def add_handler(self, handler: Handler) -> None:
         """Call ``handler(event)`` on the dispatch thread for every later event."""

@@ -30,7 +30,7 @@ import builtins
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, Protocol
 
 import attrs
 import orjson
@@ -140,6 +140,22 @@ class _Counters:
     inferred_deletes: int = 0
     replaces: int = 0
     resyncs: int = 0
+
+
+class StoreReader(Protocol):
+    """What the pipeline reads of a source's cache (a ``Store``, or a union of several)."""
+
+    def get(self, key: ObjectKey) -> RawObject | None: ...
+
+    def list(self) -> builtins.list[RawObject]: ...
+
+    def keys(self) -> builtins.list[ObjectKey]: ...
+
+    def __iter__(self) -> Iterator[ObjectKey]: ...
+
+    def __len__(self) -> int: ...
+
+    def __contains__(self, key: object) -> bool: ...
 
 
 class Store:

@@ -799,3 +799,55 @@ def test_a_changed_selector_is_a_changed_selection():
     assert Selection.from_configs([with_selector({"a": "1"})]) == Selection.from_configs(
         [with_selector({"a": "1"})]
     )
+
+
+# -- which namespaces a source must watch -------------------------------------------------------
+
+
+def test_source_namespaces_are_the_named_ones_or_none_for_every_namespace():
+    from syncpipe.model.events import Direction
+
+    configmaps = info("", "v1", "configmaps", "ConfigMap", namespaced=True)
+    named = Selection.from_configs(
+        [
+            config(
+                "a",
+                {
+                    "namespaceScope": {
+                        "namespaces": ["b", "a"],
+                        "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
+                    }
+                },
+            ),
+            config(
+                "b",
+                {
+                    "namespacedObjects": [
+                        {
+                            "group": "",
+                            "resource": "configmaps",
+                            "apiVersion": "v1",
+                            "objectsByNamespace": [{"namespace": "c", "names": ["x"]}],
+                        }
+                    ]
+                },
+            ),
+        ]
+    )
+    assert named.source_namespaces(Direction.DOWN, configmaps) == ("a", "b", "c")
+    everywhere = Selection.from_configs(
+        [
+            config(
+                "w",
+                {
+                    "namespaceScope": {
+                        "namespaces": ["*"],
+                        "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
+                    }
+                },
+            )
+        ]
+    )
+    assert everywhere.source_namespaces(Direction.DOWN, configmaps) is None
+    namespaces = info("", "v1", "namespaces", "Namespace", namespaced=False)
+    assert named.source_namespaces(Direction.DOWN, namespaces) is None

@@ -156,3 +156,39 @@ def test_deletes_need_a_reconcile_but_no_status() -> None:
 def test_which_copies_return_status(gvr, kind, direction, enabled, expected) -> None:
     info = ResourceInfo(gvr=gvr, kind=kind, namespaced=False, status_subresource=True)
     assert routing.copies_return_status(direction, info, enabled=enabled) is expected
+
+
+def test_only_downsync_sources_in_few_named_namespaces_are_watched_per_namespace():
+    from syncpipe.config.selection import Selection
+    from syncpipe.config.syncerconfig import parse_config
+
+    def info(resource: str) -> ResourceInfo:
+        return ResourceInfo(
+            gvr=GroupVersionResource("", "v1", resource),
+            kind=resource.title(),
+            namespaced=True,
+            verbs=frozenset({"list", "watch"}),
+        )
+
+    config = parse_config(
+        {
+            "apiVersion": "edge.kubestellar.io/v2alpha1",
+            "kind": "SyncerConfig",
+            "metadata": {"name": "a"},
+            "spec": {
+                "namespaceScope": {
+                    "namespaces": ["x", "y"],
+                    "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
+                },
+                "upsync": [{"resources": ["secrets"], "namespaces": ["x"], "names": ["*"]}],
+            },
+        }
+    )
+    selection = Selection.from_configs([config])
+    down, up = Direction.DOWN, Direction.UP
+    cms = info("configmaps")
+    assert routing.source_namespaces(selection, down, cms, max_namespaced_watches=2) == ("x", "y")
+    assert routing.source_namespaces(selection, down, cms, max_namespaced_watches=1) == ()
+    assert routing.source_namespaces(selection, down, cms, max_namespaced_watches=0) == ()
+    # The edge's own cluster is watched cluster-wide for upsync.
+    assert routing.source_namespaces(selection, up, info("secrets"), max_namespaced_watches=9) == ()
