@@ -10,7 +10,7 @@ ClusterRole, ClusterRoleBinding and token; the manifest. Every step is reported 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import attrs
@@ -24,6 +24,7 @@ from syncpipe.clients import discovery
 from syncpipe.clients.rest import RestClient
 from syncpipe.config import syncerconfig
 from syncpipe.config.selection import Selection
+from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES
 from syncpipe.model.objects import meta, name_of
 from syncpipe.model.resources import GroupVersionResource
 
@@ -54,6 +55,9 @@ class Options:
     downstream_admin: bool = False
     replicas: int = 1
     leader_election: bool = False
+    # As `syncpipe run --max-namespaced-watches`: resources selected in at most this many
+    # named namespaces are read there only (a Role per namespace), not cluster-wide.
+    max_namespaced_watches: int = DEFAULT_MAX_NAMESPACED_WATCHES
     timeout: float = 60.0  # for the token controller and CRD establishment
 
 
@@ -63,6 +67,7 @@ class Result:
 
     identity: SyncerIdentity
     upstream_rules: tuple[rbac.Rule, ...]
+    upstream_namespace_rules: Mapping[str, tuple[rbac.Rule, ...]]
     downstream_rules: tuple[rbac.Rule, ...]
     manifest: str
     namespace: str
@@ -139,7 +144,12 @@ def generate(
     _say(report, outcome, f'EdgeSyncConfig "{options.name}" (empty: selects nothing)')
     selection = current_selection(rest, report)
     served = discovery.discover(rest).resources
-    needs = rbac.needs_of(selection, served=served, extra_upsync=options.upsync_resources)
+    needs = rbac.needs_of(
+        selection,
+        served=served,
+        extra_upsync=options.upsync_resources,
+        max_namespaced_watches=options.max_namespaced_watches,
+    )
     for problem in needs.unresolved:
         report(f"Warning: {problem}")
     if needs.is_empty and not options.read_all:
@@ -154,11 +164,12 @@ def generate(
             "config names, which the derived downstream rules do not cover. Use "
             "--downstream-admin if they carry other kinds."
         )
+    custom = upstream.custom_resources(rest)
     up_rules = rbac.upstream_rules(
-        needs,
-        served=served,
-        custom_resources=upstream.custom_resources(rest),
-        read_all=options.read_all,
+        needs, served=served, custom_resources=custom, read_all=options.read_all
+    )
+    namespace_rules = rbac.upstream_namespace_rules(
+        needs, served=served, custom_resources=custom, read_all=options.read_all
     )
     down_rules = rbac.downstream_rules(needs, admin=options.downstream_admin)
 
@@ -177,6 +188,15 @@ def generate(
         f'cluster role binding "{identity.id}" (service account "{ns}/{identity.id}" '
         f'→ cluster role "{identity.id}")',
     )
+    for role_ns, rules in namespace_rules.items():
+        if upstream.ensure_namespace(rest, role_ns) is Outcome.CREATED:
+            report(f'Created namespace "{role_ns}" (a config selects objects there)')
+        outcome = upstream.ensure_cluster_role(rest, identity, rules, namespace=role_ns)
+        _say(report, outcome, f'role "{role_ns}/{identity.id}"', _rules_listing(rules))
+        outcome = upstream.ensure_cluster_role_binding(rest, identity, ns, role_namespace=role_ns)
+        _say(report, outcome, f'role binding "{role_ns}/{identity.id}"')
+    for stale in upstream.remove_stale_roles(rest, identity, keep=tuple(namespace_rules)):
+        report(f'Deleted: role and role binding "{stale}/{identity.id}" (no longer selected)')
     outcome, token = upstream.ensure_token(
         rest,
         identity,
@@ -196,10 +216,12 @@ def generate(
         replicas=options.replicas,
         leader_election=options.leader_election,
         namespace_mapping=options.namespace_mapping,
+        max_namespaced_watches=options.max_namespaced_watches,
     )
     return Result(
         identity=identity,
         upstream_rules=up_rules,
+        upstream_namespace_rules=namespace_rules,
         downstream_rules=down_rules,
         manifest=manifest.render(spec),
         namespace=spec.target_namespace,

@@ -34,6 +34,7 @@ import yaml
 from syncpipe.bootstrap import rbac
 from syncpipe.bootstrap.identity import SyncerIdentity
 from syncpipe.builtin import ownership
+from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES
 
 SECRET_KEY = "kubeconfig"  # noqa: S105 - a key name, not a secret
 """The key of the upstream kubeconfig in the Secret (the original's ``SyncerSecretConfigKey``)."""
@@ -81,6 +82,8 @@ class EdgeManifest:
     replicas: int = attrs.field(default=1, validator=attrs.validators.ge(0))
     leader_election: bool = False
     namespace_mapping: str = ""  # passed to ``syncpipe run`` when set
+    # Passed to ``syncpipe run`` when not its default: the upstream Roles assume it.
+    max_namespaced_watches: int = DEFAULT_MAX_NAMESPACED_WATCHES
     image_pull_policy: str = "IfNotPresent"
 
     def __attrs_post_init__(self) -> None:
@@ -120,6 +123,8 @@ def syncer_args(spec: EdgeManifest) -> list[str]:
     ]
     if spec.namespace_mapping:
         args += ["--namespace-mapping", spec.namespace_mapping]
+    if spec.max_namespaced_watches != DEFAULT_MAX_NAMESPACED_WATCHES:
+        args += ["--max-namespaced-watches", str(spec.max_namespaced_watches)]
     if spec.leader_election:
         args.append("--leader-elect")  # the Lease's namespace: $POD_NAMESPACE
     return args

@@ -24,8 +24,12 @@ ClusterRole (annotation ``syncpipe.io/rule-reasons``).
 6. ``create`` on ``events``: an object that cannot be synced gets an Event saying why, where
    users look (``kubectl describe``). Events are never read, updated or deleted.
 7. **Downsync read**: ``get``/``list``/``watch`` on each resource the configs select, one rule
-   per API group; a ``"*"`` resource grants every resource of its group. The syncer watches
-   each resource cluster-wide (one watch, not one per namespace), so these are cluster rules.
+   per API group; a ``"*"`` resource grants every resource of its group. A resource the
+   configs select only in a few named namespaces (at most ``--max-namespaced-watches``, as
+   ``syncpipe run`` takes it) is watched in each of them, and read (with rules 8) through a
+   **Role in each namespace** instead: the mailbox's other namespaces, other edges' workloads,
+   stay out of the token's reach. A namespace no config names any more loses its Role on the
+   next run. Every other resource is watched cluster-wide, so these are cluster rules.
 8. **Status return**: ``update``/``patch`` on ``<resource>/status`` of the downsynced
    resources, nothing else of theirs. A custom resource served *without* a status subresource
    has its ``.status`` written through the object itself, so for those (and only those)
@@ -177,6 +181,12 @@ def _frozen_needs(
     return MappingProxyType({k: frozenset(v) for k, v in sorted(value.items())})
 
 
+def _frozen_namespaces(
+    value: Mapping[GroupResource, Iterable[str]],
+) -> Mapping[GroupResource, tuple[str, ...]]:
+    return MappingProxyType({k: tuple(sorted(v)) for k, v in sorted(value.items())})
+
+
 @attrs.frozen(kw_only=True)
 class SyncNeeds:
     """The resources the syncer downsyncs and upsyncs, each with the reasons (config refs)."""
@@ -193,6 +203,29 @@ class SyncNeeds:
     )
     # Entries that name a kind no served resource has (EdgeSyncConfig entries are by kind).
     unresolved: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    # Downsynced resources the syncer watches namespace by namespace (the selection names at
+    # most ``max_namespaced_watches`` namespaces for them): read in these namespaces only.
+    downsync_namespaces: Mapping[GroupResource, tuple[str, ...]] = attrs.field(
+        factory=dict, converter=_frozen_namespaces
+    )
+
+    def namespaced_downsync(self, namespace: str) -> dict[GroupResource, frozenset[str]]:
+        """The downsynced resources read in ``namespace`` only, with their reasons."""
+        return {
+            gr: self.downsync[gr]
+            for gr, namespaces in self.downsync_namespaces.items()
+            if namespace in namespaces
+        }
+
+    @property
+    def cluster_downsync(self) -> dict[GroupResource, frozenset[str]]:
+        """The downsynced resources read cluster-wide, with their reasons."""
+        return {gr: why for gr, why in self.downsync.items() if gr not in self.downsync_namespaces}
+
+    @property
+    def scoped_namespaces(self) -> tuple[str, ...]:
+        """Every namespace some downsynced resource is read in only."""
+        return tuple(sorted({ns for nss in self.downsync_namespaces.values() for ns in nss}))
 
     @property
     def is_empty(self) -> bool:
@@ -214,6 +247,7 @@ def needs_of(
     *,
     served: Sequence[ResourceInfo],
     extra_upsync: Iterable[GroupResource] = (),
+    max_namespaced_watches: int = 0,
 ) -> SyncNeeds:
     """What ``selection`` asks the syncer to touch; kinds are resolved with ``served``.
 
@@ -259,7 +293,45 @@ def needs_of(
         upsync=found[Direction.UP],
         renatured=renatured,
         unresolved=sorted(set(unresolved)),
+        downsync_namespaces=_downsync_namespaces(
+            selection, found[Direction.DOWN], by_kind, max_namespaced_watches
+        ),
     )
+
+
+def _downsync_namespaces(
+    selection: Selection,
+    downsync: Mapping[GroupResource, Iterable[str]],
+    by_kind: Mapping[tuple[str, str], str],
+    max_namespaced_watches: int,
+) -> dict[GroupResource, tuple[str, ...]]:
+    """The downsynced resources the syncer watches per namespace, as the runtime decides
+    (``Selection.source_namespaces``): every rule that may select one of its objects names
+    its namespace, and there are at most ``max_namespaced_watches`` of them. A ``"*"``
+    resource collects the namespaces of every rule of its group."""
+    if max_namespaced_watches <= 0:
+        return {}
+    rules = selection.rules_for(Direction.DOWN)
+    scoped: dict[GroupResource, tuple[str, ...]] = {}
+    for gr in downsync:
+        if gr == NAMESPACES or gr.group == CRD_GROUP:
+            continue  # watched cluster-wide for the syncer's own needs
+        namespaces: set[str] = set()
+        for rule in rules:
+            if rule.group != gr.group:
+                continue
+            resource = rule.resource or by_kind.get((rule.group, rule.kind), "")
+            if GroupResource(rule.group, resource) == NAMESPACES:
+                continue  # Namespace objects have a rule of their own
+            if resource != gr.resource and WILDCARD not in (resource, gr.resource):
+                continue
+            if rule.namespace in ("", WILDCARD):
+                namespaces = set()
+                break
+            namespaces.add(rule.namespace)
+        if namespaces and len(namespaces) <= max_namespaced_watches:
+            scoped[gr] = tuple(sorted(namespaces))
+    return scoped
 
 
 def _by_group(
@@ -344,26 +416,9 @@ def upstream_rules(
     ]
     if read_all:
         rules.extend(_read_all_rules(needs, served))
+        rules.extend(_status_through_object_rules({}, served, custom_resources, read_all=True))
     else:
-        for group, resources, reasons in _by_group(_except_namespaces(needs.downsync)):
-            rules.append(
-                Rule(
-                    reason=_because("downsync: read", reasons),
-                    verbs=READ,
-                    api_groups=(group,),
-                    resources=resources,
-                )
-            )
-        for group, resources, reasons in _by_group(needs.downsync):
-            rules.append(
-                Rule(
-                    reason=_because("status return: write .status only", reasons),
-                    verbs=STATUS_WRITE,
-                    api_groups=(group,),
-                    resources=tuple(f"{r}/status" for r in resources),
-                )
-            )
-    rules.extend(_status_through_object_rules(needs, served, custom_resources, read_all))
+        rules.extend(_downsync_rules(needs.cluster_downsync, served, custom_resources))
     upsync = _by_group(needs.upsync)
     for group, resources, reasons in upsync:
         rules.append(
@@ -392,6 +447,58 @@ def upstream_rules(
             )
         )
     return tuple(rules)
+
+
+def _downsync_rules(
+    downsync: Mapping[GroupResource, frozenset[str]],
+    served: Sequence[ResourceInfo],
+    custom_resources: Iterable[GroupResource],
+) -> list[Rule]:
+    """Read the downsynced resources; write their ``.status`` (status return)."""
+    rules = []
+    for group, resources, reasons in _by_group(_except_namespaces(downsync)):
+        rules.append(
+            Rule(
+                reason=_because("downsync: read", reasons),
+                verbs=READ,
+                api_groups=(group,),
+                resources=resources,
+            )
+        )
+    for group, resources, reasons in _by_group(downsync):
+        rules.append(
+            Rule(
+                reason=_because("status return: write .status only", reasons),
+                verbs=STATUS_WRITE,
+                api_groups=(group,),
+                resources=tuple(f"{r}/status" for r in resources),
+            )
+        )
+    rules.extend(_status_through_object_rules(downsync, served, custom_resources, read_all=False))
+    return rules
+
+
+def upstream_namespace_rules(
+    needs: SyncNeeds,
+    *,
+    served: Sequence[ResourceInfo],
+    custom_resources: Iterable[GroupResource] = (),
+    read_all: bool = False,
+) -> dict[str, tuple[Rule, ...]]:
+    """Per namespace, the Role rules for the downsynced resources read there only.
+
+    The syncer lists and watches a resource in each named namespace when the selection names
+    few (``syncpipe run --max-namespaced-watches``), so the token needs no cluster-wide read
+    of it: the other edges' objects in the mailbox stay out of its reach. ``--read-all``
+    grants everything cluster-wide instead.
+    """
+    if read_all:
+        return {}
+    custom = tuple(custom_resources)
+    return {
+        ns: tuple(_downsync_rules(needs.namespaced_downsync(ns), served, custom))
+        for ns in needs.scoped_namespaces
+    }
 
 
 def _read_all_rules(needs: SyncNeeds, served: Sequence[ResourceInfo]) -> list[Rule]:
@@ -429,7 +536,7 @@ def _read_all_rules(needs: SyncNeeds, served: Sequence[ResourceInfo]) -> list[Ru
 
 
 def _status_through_object_rules(
-    needs: SyncNeeds,
+    downsync: Mapping[GroupResource, frozenset[str]],
     served: Sequence[ResourceInfo],
     custom_resources: Iterable[GroupResource],
     read_all: bool,
@@ -448,8 +555,8 @@ def _status_through_object_rules(
             chosen.setdefault(gr, set()).add("--read-all")
             continue
         for wanted in (gr, GroupResource(gr.group, WILDCARD)):
-            if wanted in needs.downsync:
-                chosen.setdefault(gr, set()).update(needs.downsync[wanted])
+            if wanted in downsync:
+                chosen.setdefault(gr, set()).update(downsync[wanted])
     return [
         Rule(
             reason=_because("status return: custom resources without a /status subresource", why),

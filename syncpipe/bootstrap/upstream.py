@@ -37,6 +37,8 @@ SECRETS = GroupVersionResource("", "v1", "secrets")
 RBAC_GROUP = "rbac.authorization.k8s.io"
 CLUSTER_ROLES = GroupVersionResource(RBAC_GROUP, "v1", "clusterroles")
 CLUSTER_ROLE_BINDINGS = GroupVersionResource(RBAC_GROUP, "v1", "clusterrolebindings")
+ROLES = GroupVersionResource(RBAC_GROUP, "v1", "roles")
+ROLE_BINDINGS = GroupVersionResource(RBAC_GROUP, "v1", "rolebindings")
 
 TOKEN_SECRET_TYPE = "kubernetes.io/service-account-token"  # noqa: S105 - a type name
 SA_NAME_ANNOTATION = "kubernetes.io/service-account.name"
@@ -132,16 +134,21 @@ def ensure_service_account(
     return Outcome.UPDATED, patched
 
 
-def cluster_role_body(identity: SyncerIdentity, rules: Sequence[rbac.Rule]) -> RawObject:
-    """The upstream ClusterRole, with each rule's reason in an annotation."""
+def cluster_role_body(
+    identity: SyncerIdentity, rules: Sequence[rbac.Rule], *, namespace: str = ""
+) -> RawObject:
+    """The upstream ClusterRole (or, in ``namespace``, Role), each rule's reason annotated."""
+    metadata: dict[str, Any] = {
+        "name": identity.id,
+        "labels": identity.labels,
+        "annotations": {rbac.REASONS_ANNOTATION: rbac.reasons_text(rules)},
+    }
+    if namespace:
+        metadata["namespace"] = namespace
     return {
         "apiVersion": f"{RBAC_GROUP}/v1",
-        "kind": "ClusterRole",
-        "metadata": {
-            "name": identity.id,
-            "labels": identity.labels,
-            "annotations": {rbac.REASONS_ANNOTATION: rbac.reasons_text(rules)},
-        },
+        "kind": "Role" if namespace else "ClusterRole",
+        "metadata": metadata,
         "rules": rbac.rule_dicts(rules),
     }
 
@@ -155,13 +162,15 @@ def _same_rules(stored: Sequence[Mapping[str, Any]], wanted: Sequence[Mapping[st
 
 
 def ensure_cluster_role(
-    rest: RestClient, identity: SyncerIdentity, rules: Sequence[rbac.Rule]
+    rest: RestClient, identity: SyncerIdentity, rules: Sequence[rbac.Rule], *, namespace: str = ""
 ) -> Outcome:
-    """The upstream ClusterRole: created, or replaced when its rules (or reasons) changed."""
-    body = cluster_role_body(identity, rules)
-    existing = rest.get_or_none(CLUSTER_ROLES, "", identity.id)
+    """The upstream ClusterRole (or Role in ``namespace``): created, or replaced when its
+    rules (or reasons) changed."""
+    body = cluster_role_body(identity, rules, namespace=namespace)
+    gvr = ROLES if namespace else CLUSTER_ROLES
+    existing = rest.get_or_none(gvr, namespace, identity.id)
     if existing is None:
-        rest.create(CLUSTER_ROLES, "", body)
+        rest.create(gvr, namespace, body)
         return Outcome.CREATED
     same = (
         _same_rules(existing.get("rules") or [], body["rules"])
@@ -180,31 +189,37 @@ def ensure_cluster_role(
             "resourceVersion": meta(existing)["resourceVersion"],
         },
     }
-    rest.replace(CLUSTER_ROLES, "", identity.id, replacement)
+    rest.replace(gvr, namespace, identity.id, replacement)
     return Outcome.UPDATED
 
 
 def ensure_cluster_role_binding(
-    rest: RestClient, identity: SyncerIdentity, namespace: str
+    rest: RestClient, identity: SyncerIdentity, namespace: str, *, role_namespace: str = ""
 ) -> Outcome:
-    """Bind the ClusterRole to the ServiceAccount; a binding to another role is remade."""
-    role_ref = {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": identity.id}
+    """Bind the ClusterRole (or the Role in ``role_namespace``) to the ServiceAccount of
+    ``namespace``; a binding to another role is remade."""
+    kind = "Role" if role_namespace else "ClusterRole"
+    gvr = ROLE_BINDINGS if role_namespace else CLUSTER_ROLE_BINDINGS
+    role_ref = {"apiGroup": RBAC_GROUP, "kind": kind, "name": identity.id}
     subjects = [{"kind": "ServiceAccount", "name": identity.id, "namespace": namespace}]
+    metadata: dict[str, Any] = {"name": identity.id, "labels": identity.labels}
+    if role_namespace:
+        metadata["namespace"] = role_namespace
     body: RawObject = {
         "apiVersion": f"{RBAC_GROUP}/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": {"name": identity.id, "labels": identity.labels},
+        "kind": f"{kind}Binding",
+        "metadata": metadata,
         "roleRef": role_ref,
         "subjects": subjects,
     }
-    existing = rest.get_or_none(CLUSTER_ROLE_BINDINGS, "", identity.id)
+    existing = rest.get_or_none(gvr, role_namespace, identity.id)
     if existing is None:
-        rest.create(CLUSTER_ROLE_BINDINGS, "", body)
+        rest.create(gvr, role_namespace, body)
         return Outcome.CREATED
     if existing.get("roleRef") != role_ref:
         # roleRef is immutable: the only way to change it is a new binding.
-        rest.delete(CLUSTER_ROLE_BINDINGS, "", identity.id, uid=uid_of(existing))
-        rest.create(CLUSTER_ROLE_BINDINGS, "", body)
+        rest.delete(gvr, role_namespace, identity.id, uid=uid_of(existing))
+        rest.create(gvr, role_namespace, body)
         return Outcome.UPDATED
     if existing.get("subjects") == subjects and not _missing_labels(existing, identity.labels):
         return Outcome.UNCHANGED
@@ -216,8 +231,25 @@ def ensure_cluster_role_binding(
             "resourceVersion": meta(existing)["resourceVersion"],
         },
     }
-    rest.replace(CLUSTER_ROLE_BINDINGS, "", identity.id, replacement)
+    rest.replace(gvr, role_namespace, identity.id, replacement)
     return Outcome.UPDATED
+
+
+def remove_stale_roles(
+    rest: RestClient, identity: SyncerIdentity, keep: Sequence[str]
+) -> list[str]:
+    """Delete this identity's Roles and RoleBindings in namespaces not in ``keep`` (a config
+    no longer names them); returns those namespaces."""
+    selector = ",".join(f"{k}={v}" for k, v in sorted(identity.labels.items()))
+    removed: set[str] = set()
+    for gvr in (ROLE_BINDINGS, ROLES):
+        found, _ = rest.list(gvr, label_selector=selector)
+        for obj in found:
+            namespace = str(meta(obj).get("namespace", ""))
+            if meta(obj).get("name") == identity.id and namespace not in keep:
+                rest.delete(gvr, namespace, identity.id, uid=uid_of(obj))
+                removed.add(namespace)
+    return sorted(removed)
 
 
 def _token_of(secret: RawObject | None) -> str | None:

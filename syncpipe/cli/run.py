@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from syncpipe.cli import logs
+from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES
 
 
 def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -162,7 +163,7 @@ DEFAULT_BURST = 20
 @click.option("--poll-interval", default=15.0, show_default=True, type=float, help="Seconds.")
 @click.option(
     "--max-namespaced-watches",
-    default=10,
+    default=DEFAULT_MAX_NAMESPACED_WATCHES,
     show_default=True,
     type=click.IntRange(min=0),
     help="A downsynced resource selected in at most this many named namespaces is watched "

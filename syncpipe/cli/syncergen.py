@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from syncpipe.bootstrap import identity, manifest, rbac
+from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES
 
 
 def _upsync_resource(
@@ -118,6 +119,15 @@ def _write_private(path: Path, text: str) -> None:
     "--replicas > 1]; on with 1 replica lets the Deployment be scaled up later.",
 )
 @click.option(
+    "--max-namespaced-watches",
+    default=DEFAULT_MAX_NAMESPACED_WATCHES,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="As `syncpipe run`'s (passed on when not the default): a downsynced resource "
+    "selected in at most this many named namespaces is read there only, through a Role in "
+    "each (0: ClusterRole only).",
+)
+@click.option(
     "--timeout",
     default=60.0,
     show_default=True,
@@ -139,6 +149,7 @@ def command(
     downstream_admin: bool,
     replicas: int,
     leader_elect: bool | None,
+    max_namespaced_watches: int,
     timeout: float,
 ) -> None:
     """Register edge cluster NAME: identity and RBAC upstream, and its syncer manifest.
@@ -168,6 +179,7 @@ def command(
 
     options = generate.Options(
         name=name,
+        max_namespaced_watches=max_namespaced_watches,
         image=syncer_image,
         upstream_namespace=upstream_namespace,
         downstream_namespace=downstream_namespace,

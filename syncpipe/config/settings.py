@@ -7,6 +7,11 @@ from typing import Any
 
 import attrs
 
+# A downsynced resource selected in at most this many named namespaces is watched in each
+# (and syncer-gen grants reads there only): ten watches cost the mailbox less than one
+# cluster-wide watch that sends every other edge's objects too.
+DEFAULT_MAX_NAMESPACED_WATCHES = 10
+
 
 @attrs.frozen(kw_only=True)
 class Settings:
@@ -37,7 +42,9 @@ class Settings:
     # A downsynced resource selected in at most this many named namespaces is listed and
     # watched in each of them, not cluster-wide: the mailbox then sends and the syncer caches
     # only the selected namespaces' objects. Above it, one cluster-wide watch (0: always).
-    max_namespaced_watches: int = attrs.field(default=10, validator=attrs.validators.ge(0))
+    max_namespaced_watches: int = attrs.field(
+        default=DEFAULT_MAX_NAMESPACED_WATCHES, validator=attrs.validators.ge(0)
+    )
     # SyncerConfig status heartbeat.
     heartbeat_interval: float = 30.0
     # Deletions inferred from a relist are held once they exceed this fraction of the owned

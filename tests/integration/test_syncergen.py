@@ -48,6 +48,7 @@ REPLICASETS = GroupVersionResource("apps", "v1", "replicasets")
 RBAC = "rbac.authorization.k8s.io"
 CLUSTER_ROLES = GroupVersionResource(RBAC, "v1", "clusterroles")
 CLUSTER_ROLE_BINDINGS = GroupVersionResource(RBAC, "v1", "clusterrolebindings")
+ROLES = GroupVersionResource(RBAC, "v1", "roles")
 SYNCER_CONFIGS = GroupVersionResource("edge.kubestellar.io", "v2alpha1", "syncerconfigs")
 LEASES = GroupVersionResource("coordination.k8s.io", "v1", "leases")
 MANIFEST_ORDER = [
@@ -577,3 +578,87 @@ def test_more_replicas_bring_leader_election_and_just_enough_rbac_for_the_lease(
     )
     assert forbidden(syncer_down.get, LEASES, sid, "other")
     assert forbidden(syncer_down.list, LEASES, "kube-system")
+
+
+def can_i(upstream, registered: Registration, verb: str, resource: str, *scope: str) -> bool:
+    """``kubectl auth can-i`` as the syncer's upstream ServiceAccount (admin impersonating)."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("no kubectl on PATH")
+    account = f"system:serviceaccount:default:{registered.syncer_id}"
+    done = subprocess.run(
+        [
+            kubectl,
+            "--kubeconfig",
+            str(upstream.admin_kubeconfig),
+            "auth",
+            "can-i",
+            verb,
+            resource,
+            "--as",
+            account,
+            *scope,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    answer = done.stdout.strip()
+    assert answer in ("yes", "no"), done.stderr
+    return answer == "yes"
+
+
+def test_reads_of_resources_selected_in_named_namespaces_are_granted_there_only(
+    registered, upstream, up_rest
+):
+    """The syncer watches a resource selected in a few named namespaces in each of them, so
+    syncer-gen grants its reads through a Role in each: the mailbox's other namespaces (other
+    edges' workloads) are out of the token's reach."""
+    ns, sid = registered.namespace, registered.syncer_id
+    for verb in ("list", "watch", "get"):
+        assert can_i(upstream, registered, verb, "configmaps", "-n", ns)
+        assert can_i(upstream, registered, verb, "deployments.apps", "-n", ns)
+    assert can_i(
+        upstream, registered, "patch", "deployments.apps", "--subresource=status", "-n", ns
+    )
+    assert not can_i(upstream, registered, "patch", "deployments.apps", "-n", ns)
+    assert not can_i(upstream, registered, "list", "configmaps", "-n", "default")
+    assert not can_i(upstream, registered, "list", "configmaps", "--all-namespaces")
+    assert not can_i(upstream, registered, "watch", "deployments.apps", "--all-namespaces")
+    # Namespace objects and configs are still read cluster-wide.
+    assert can_i(upstream, registered, "watch", "namespaces")
+    assert can_i(upstream, registered, "list", "syncerconfigs.edge.kubestellar.io")
+    role = up_rest.get(ROLES, ns, sid)
+    assert {"configmaps"} <= {r for rule in role["rules"] for r in rule["resources"]}
+    assert "role binding" in registered.output
+
+
+def test_a_namespace_no_longer_selected_loses_its_role(registered, upstream, up_rest):
+    """Re-running syncer-gen after a config change removes the Role of a namespace no config
+    names any more, and grants the new one."""
+    ns, sid = registered.namespace, registered.syncer_id
+    moved = f"{ns}-moved"
+    config = up_rest.get(SYNCER_CONFIGS, "", registered.name)
+    scope = config["spec"]["namespaceScope"]
+    up_rest.merge_patch(
+        SYNCER_CONFIGS,
+        "",
+        registered.name,
+        {"spec": {"namespaceScope": {**scope, "namespaces": [moved]}}},
+    )
+    try:
+        output = syncer_gen(registered.argv)
+        assert f'role and role binding "{ns}/{sid}"' in output
+        assert up_rest.get_or_none(ROLES, ns, sid) is None
+        assert up_rest.get_or_none(ROLES, moved, sid) is not None
+        assert can_i(upstream, registered, "list", "configmaps", "-n", moved)
+        assert not can_i(upstream, registered, "list", "configmaps", "-n", ns)
+    finally:
+        up_rest.merge_patch(
+            SYNCER_CONFIGS, "", registered.name, {"spec": {"namespaceScope": scope}}
+        )
+        syncer_gen(registered.argv)
+        if up_rest.get_or_none(NS, "", moved) is not None:
+            up_rest.delete(NS, "", moved)
+    assert can_i(upstream, registered, "list", "configmaps", "-n", ns)

@@ -172,6 +172,14 @@ def test_without_namespace_mapping_the_flag_is_not_passed():
     assert "--namespace-mapping" not in manifest.syncer_args(spec())
 
 
+def test_the_namespaced_watch_limit_is_passed_on_only_when_not_the_default():
+    import attrs
+
+    assert "--max-namespaced-watches" not in manifest.syncer_args(spec())
+    args = manifest.syncer_args(attrs.evolve(spec(), max_namespaced_watches=0))
+    assert args[-2:] == ["--max-namespaced-watches", "0"]
+
+
 def test_kinds_follow_the_apply_order():
     assert tuple(k for k in manifest.KIND_ORDER if not k.startswith("Role")) == (
         "Namespace",

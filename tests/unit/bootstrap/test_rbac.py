@@ -352,3 +352,76 @@ def test_carriers_and_emptiness_are_noticed():
     )
     assert needs(carriers).carries_objects
     assert not needs(WORKLOAD).carries_objects
+
+
+# -- reads scoped to the namespaces the syncer watches one by one ------------------------------
+
+
+def scoped_needs(*configs, limit=10):
+    return rbac.needs_of(
+        Selection.from_configs(configs), served=SERVED, max_namespaced_watches=limit
+    )
+
+
+def test_resources_selected_in_few_named_namespaces_are_read_there_only():
+    config = syncer_config(
+        "a",
+        {
+            "namespaceScope": {
+                "namespaces": ["shop", "web"],
+                "resources": [resource("", "configmaps"), resource(CHEESE, "cheddars")],
+            },
+            "clusterScope": [resource("", "namespaces")],
+        },
+    )
+    needs = scoped_needs(config)
+    assert dict(needs.downsync_namespaces) == {
+        GroupResource("", "configmaps"): ("shop", "web"),
+        GroupResource(CHEESE, "cheddars"): ("shop", "web"),
+    }
+    cluster = rbac.upstream_rules(needs, served=SERVED, custom_resources=CUSTOM)
+    granted = {r for rule in cluster for r in rule.resources}
+    assert "configmaps" not in granted
+    assert "cheddars" not in granted
+    assert "namespaces" in granted  # Namespace objects are watched cluster-wide
+    per_namespace = rbac.upstream_namespace_rules(needs, served=SERVED, custom_resources=CUSTOM)
+    assert set(per_namespace) == {"shop", "web"}
+    shop = {(rule.verbs, rule.api_groups, rule.resources) for rule in per_namespace["shop"]}
+    assert (rbac.READ, ("",), ("configmaps",)) in shop
+    assert (rbac.STATUS_WRITE, ("",), ("configmaps/status",)) in shop
+    # A custom resource without /status has its status written through the object.
+    assert (("patch",), (CHEESE,), ("cheddars",)) in shop
+
+
+def test_a_wildcard_namespace_or_too_many_namespaces_keep_reads_cluster_wide():
+    everywhere = syncer_config(
+        "a", {"namespaceScope": {"namespaces": ["*"], "resources": [resource("", "configmaps")]}}
+    )
+    assert not scoped_needs(everywhere).downsync_namespaces
+    many = syncer_config(
+        "b",
+        {
+            "namespaceScope": {
+                "namespaces": [f"n{i}" for i in range(3)],
+                "resources": [resource("", "configmaps")],
+            }
+        },
+    )
+    assert not scoped_needs(many, limit=2).downsync_namespaces
+    assert scoped_needs(many, limit=3).downsync_namespaces
+    assert not scoped_needs(many, limit=0).downsync_namespaces
+    # Another config selecting the resource in every namespace widens it for all.
+    assert not scoped_needs(many, everywhere, limit=3).downsync_namespaces
+
+
+def test_read_all_and_cluster_scoped_resources_never_get_roles():
+    config = syncer_config(
+        "a",
+        {
+            "namespaceScope": {"namespaces": ["shop"], "resources": [resource("", "configmaps")]},
+            "clusterScope": [resource(CHEESE, "goudas")],
+        },
+    )
+    needs = scoped_needs(config)
+    assert GroupResource(CHEESE, "goudas") not in needs.downsync_namespaces
+    assert rbac.upstream_namespace_rules(needs, served=SERVED, read_all=True) == {}
