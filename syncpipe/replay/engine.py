@@ -470,20 +470,20 @@ class ReplayEngine:
         removed = False
         for gvr, state in wanted.items():
             current = flow.sources.get(gvr)
-            if current is not None and not current.same_watch(state):
-                flow.sources.pop(gvr)  # as the syncer: watched again with the new selector
+            if current is not None and current.same_watch(state):
+                continue
+            state.informer = self._source_informer(
+                direction, state.info, label_selector=state.label_selector
+            )
+            flow.sources[gvr] = state  # as the syncer: one assignment replaces the old source
+            if current is not None:
                 if current.informer is not None:
                     current.informer.stop()
-            if gvr not in flow.sources:
-                info = state.info
-                state.informer = self._source_informer(
-                    direction, info, label_selector=state.label_selector
-                )
-                flow.sources[gvr] = state
-                # As the syncer: the copies' cache is started with their source's.
-                target = self.target_info(direction, gvr.api_version, info.kind)
-                if target is not None:
-                    self.target_informer(direction, target)
+                continue
+            # As the syncer: the copies' cache is started with their source's.
+            target = self.target_info(direction, gvr.api_version, state.info.kind)
+            if target is not None:
+                self.target_informer(direction, target)
         for gvr in [g for g in flow.sources if g not in wanted]:
             state = flow.sources.pop(gvr)
             if state.informer is not None:

@@ -578,9 +578,9 @@ class Syncer:
         removed = False
         for gvr, state in wanted.items():
             current = flow.sources.get(gvr)
-            if current is not None and not current.same_watch(state):
-                # The watch's label selector changed: watch again with the new one. The
-                # selection changed too, so every copy is re-examined below.
+            if current is not None and current.same_watch(state):
+                continue
+            if current is not None:
                 log.info(
                     "%s: %s now watched with label selector %r in %s",
                     direction.value,
@@ -588,18 +588,21 @@ class Syncer:
                     state.label_selector,
                     ", ".join(state.namespaces) or "every namespace",
                 )
-                flow.sources.pop(gvr)
+            state.informer = self._start_source_informer(direction, state)
+            # One assignment replaces the old source: a reconcile meanwhile finds either one,
+            # never none (which would read as "deleted upstream"); the new one answers "not
+            # synced yet" until its first list is in. The selection changed too, so every
+            # copy is re-examined below.
+            flow.sources[gvr] = state
+            if current is not None:
                 if current.informer is not None:
                     current.informer.stop(timeout=2.0)
-            if gvr not in flow.sources:
-                info = state.info
-                state.informer = self._start_source_informer(direction, state)
-                flow.sources[gvr] = state
-                # Copies usually keep their source's kind: watch them from the start, so the
-                # first reconciles need not wait for a cache started on demand.
-                target = self.target_info(direction, gvr.api_version, info.kind)
-                if target is not None:
-                    self.target_informer(direction, target)
+                continue
+            # Copies usually keep their source's kind: watch them from the start, so the
+            # first reconciles need not wait for a cache started on demand.
+            target = self.target_info(direction, gvr.api_version, state.info.kind)
+            if target is not None:
+                self.target_informer(direction, target)
         for gvr in [g for g in flow.sources if g not in wanted]:
             log.info("%s: %s no longer selected; cleaning up owned copies", direction.value, gvr)
             state = flow.sources.pop(gvr)
