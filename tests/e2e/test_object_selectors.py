@@ -114,7 +114,7 @@ def test_each_entry_kind_selects_by_labels_and_follows_label_changes(
         timeout=h.SYNC_TIMEOUT,
         message="the syncer never said what it syncs",
     )
-    assert f"v1/configmaps (labels {PART_OF}=shop)" in syncing
+    assert f"v1/configmaps (in {ns}; labels {PART_OF}=shop)" in syncing
     assert f"rbac.authorization.k8s.io/v1/clusterroles (labels {PART_OF}=shop)" in syncing
 
     # A label added: the object joins the selection.
