@@ -220,6 +220,14 @@ def syncer_config(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def namespace_scope_config(
+    name: str, namespaces: list[str], resources: list[dict[str, str]], **spec: Any
+) -> dict[str, Any]:
+    """A SyncerConfig selecting ``resources`` in ``namespaces`` (more ``spec`` sections too)."""
+    scope = {"namespaces": list(namespaces), "resources": list(resources)}
+    return syncer_config(name, {"namespaceScope": scope, **spec})
+
+
 def edge_sync_config(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "edge.kubestellar.io/v2alpha1",
