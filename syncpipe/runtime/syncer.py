@@ -14,6 +14,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -34,10 +35,16 @@ from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import annotations_of, name_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.runtime import metrics, ratelimit, routing
+from syncpipe.runtime import conditions, metrics, ratelimit, routing
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
-from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
+from syncpipe.runtime.flow import (
+    RETURN_STATUS_ANNOTATION,
+    WAIT_FOR_API_SECONDS,
+    Flow,
+    SourceState,
+    StatusReturn,
+)
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
 from syncpipe.runtime.workqueue import WorkQueue
@@ -56,6 +63,10 @@ CONTROL_MAX_BACKOFF = 8.0
 CONTROL_TICK_SECONDS = 1.0
 # The janitor waits for the first sync to go idle, but not longer than this.
 JANITOR_MAX_DELAY_SECONDS = 30.0
+# A copy waiting for an API on its target side asks again every WAIT_FOR_API_SECONDS; an API
+# nobody asked for this long is no longer reported missing (its object was deleted).
+MISSING_API_FORGET_SECONDS = 10 * WAIT_FOR_API_SECONDS
+CONFIG_KINDS = {"SyncerConfig": SYNCER_CONFIGS, "EdgeSyncConfig": EDGE_SYNC_CONFIGS}
 
 
 def _namespace_boilerplate(obj: dict[str, Any]) -> bool:
@@ -140,7 +151,12 @@ class Syncer:
         self._config_problems: dict[str, list[str]] = {}
         self._selection_problems: list[str] = []
         self._rejected: dict[str, str] = {}
-        self._missing_apis: set[str] = set()
+        # (target side, apiVersion, kind) -> when a copy last needed it and found it not served.
+        self._missing_apis: dict[tuple[Side, str, str], float] = {}
+        # Per source side: config ref -> the resources its entries name that side does not serve.
+        self._unserved: dict[Side, Mapping[str, tuple[str, ...]]] = {}
+        # What the last status write said per SyncerConfig: conditions are written when it changes.
+        self._reported: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._rediscover = True
@@ -361,9 +377,7 @@ class Syncer:
             preferred = index.preferred.get(group, "")
             found = index.by_kind.get((group, preferred, kind))
         if found is None:
-            self._missing_apis.add(
-                f"{kind}.{group or 'core'}/{version} on {direction.target.value}"
-            )
+            self._missing_apis[(direction.target, api_version, kind)] = time.monotonic()
         return found
 
     def target_info_by_gvr(
@@ -412,7 +426,7 @@ class Syncer:
                 }
             self._indexes = {side: _Index.of(result) for side, result in self._discovery.items()}
             self._last_discovery = now
-            self._missing_apis.clear()
+            self._forget_served_apis()
             self._ensure_config_informers()
             self._ensure_upstream_namespace_watch()
         if not self._configs_synced():
@@ -440,6 +454,8 @@ class Syncer:
             if self.ready.is_set():
                 self._collect_empty_namespaces()
             self._last_heartbeat = now
+        else:
+            self._heartbeat(only_changed=True)  # a condition that changed is told at once
 
     def _ensure_config_informers(self) -> None:
         served = self._discovery[Side.UPSTREAM].by_gvr()
@@ -527,6 +543,12 @@ class Syncer:
                 down.resources, preferred_versions=down.preferred_versions
             ),
         }
+        self._note_unserved(
+            {
+                Side.UPSTREAM: selection.unserved(Direction.DOWN, up.resources),
+                Side.DOWNSTREAM: selection.unserved(Direction.UP, down.resources),
+            }
+        )
         problems = [str(p) for p in selection.downsync_scope_problems(up.resources)]
         problems += [str(p) for p in selection.overlaps(up.resources)]
         if problems != self._selection_problems:
@@ -801,64 +823,111 @@ class Syncer:
                 return state.info.kind
         return ""
 
-    def _conditions_for(self, name: str) -> list[dict[str, str]]:
-        problems = self._config_problems.get(name)
-        rejected = sorted(self._rejected.items())[:5]
-        unreadable = self._source_errors()
-        if problems:
-            ready = ("False", "InvalidConfig", "; ".join(problems))
-        elif unreadable:
-            ready = ("False", "SourceUnavailable", "; ".join(unreadable[:5]))
-        elif rejected:
-            ready = ("False", "ObjectsRejected", "; ".join(f"{k}: {v}" for k, v in rejected))
-        elif self._selection_problems:
-            ready = ("False", "SelectionProblems", "; ".join(self._selection_problems))
-        else:
-            ready = ("True", "Syncing", "")
-        conditions = [dict(zip(("status", "reason", "message"), ready, strict=True), type="Ready")]
-        if self.guard.tripped:
-            conditions.append(
-                {
-                    "type": "DeletionsHeld",
-                    "status": "True",
-                    "reason": "CircuitBreakerTripped",
-                    "message": f"{len(self.guard.held)} deletions inferred from relists are held; "
-                    "restart with --confirm-held-deletions to let them through",
-                }
-            )
-        if self._missing_apis:
-            missing = "; ".join(sorted(self._missing_apis))
-            conditions.append(
-                {
-                    "type": "APIsAvailable",
-                    "status": "False",
-                    "reason": "NotServed",
-                    "message": f"waiting for: {missing}",
-                }
-            )
-        else:
-            conditions.append(
-                {"type": "APIsAvailable", "status": "True", "reason": "Served", "message": ""}
-            )
-        for c in conditions:
-            c["message"] = c["message"][:1000]
-        return conditions
+    def _forget_served_apis(self) -> None:
+        """After a discovery refresh: APIs copies waited for that are served now."""
+        for side, api_version, kind in list(self._missing_apis):
+            index = self._indexes.get(side)
+            group, _, version = api_version.rpartition("/")
+            if index is not None and (group, version, kind) in index.by_kind:
+                self._missing_apis.pop((side, api_version, kind), None)
 
-    def _heartbeat(self) -> None:
+    def _unserved_for(self, ref: str) -> dict[Side, list[str]]:
+        """Per side, what config ``ref`` needs that is not served: its own entries, and the
+        kinds copies wait for on their target side (whichever config selected them)."""
+        found = {side: list(by_ref.get(ref, ())) for side, by_ref in self._unserved.items()}
+        stale = time.monotonic() - MISSING_API_FORGET_SECONDS
+        for (side, api_version, kind), seen in list(self._missing_apis.items()):
+            if seen < stale:
+                self._missing_apis.pop((side, api_version, kind), None)
+                continue
+            group, _, version = api_version.rpartition("/")
+            what = f"kind {kind}.{group}" if group else f"kind {kind}"
+            found.setdefault(side, []).append(f"{what}/{version} (copies wait for it)")
+        return {side: sorted(items) for side, items in found.items() if items}
+
+    def _note_unserved(self, current: dict[Side, Mapping[str, tuple[str, ...]]]) -> None:
+        """Keep what each config names that is not served; tell the config by an Event (and
+        the log) when that changes."""
+        previous, self._unserved = self._unserved, current
+        refs = {ref for by_ref in (*previous.values(), *current.values()) for ref in by_ref}
+        for ref in sorted(refs):
+            before = {side: by_ref.get(ref, ()) for side, by_ref in previous.items()}
+            now = {side: by_ref.get(ref, ()) for side, by_ref in current.items()}
+            if before == now or (not any(before.values()) and not any(now.values())):
+                continue
+            missing = conditions.unserved_message(now)
+            if missing:
+                log.warning("%s names APIs that are not served: %s", ref, missing)
+                reason, message, event_type = (
+                    "APIsNotServed",
+                    f"{missing}: those entries sync nothing until their API is served",
+                    "Warning",
+                )
+            else:
+                log.info("%s: every API it names is served now", ref)
+                reason, message, event_type = (
+                    "APIsServed",
+                    "every resource this config names is served now",
+                    "Normal",
+                )
+            self._config_event(ref, reason=reason, message=message, event_type=event_type)
+
+    def _config_event(self, ref: str, *, reason: str, message: str, event_type: str) -> None:
+        kind, _, name = ref.partition("/")
+        gvr = CONFIG_KINDS.get(kind)
+        informer = self._config_informers.get(gvr) if gvr is not None else None
+        obj = (
+            None
+            if gvr is None or informer is None
+            else informer.store.get(ObjectKey(gvr, "", name))
+        )
+        if gvr is None or obj is None:
+            return  # a config deleted meanwhile: nothing to tell
+        self._events_up.post(
+            ObjectKey(gvr, "", name),
+            kind=kind,
+            uid=str((obj.get("metadata") or {}).get("uid", "")),
+            reason=reason,
+            message=message,
+            event_type=event_type,
+        )
+
+    def _conditions_for(self, name: str) -> list[dict[str, str]]:
+        facts = conditions.ConfigFacts(
+            config_problems=self._config_problems.get(name, ()),
+            unreadable=self._source_errors(),
+            rejected=sorted(self._rejected.items())[: conditions.SHOWN_PER_REASON],
+            selection_problems=self._selection_problems,
+            unserved=self._unserved_for(f"SyncerConfig/{name}"),
+            held_deletions=len(self.guard.held) if self.guard.tripped else None,
+        )
+        return conditions.conditions(facts)
+
+    def _heartbeat(self, *, only_changed: bool = False) -> None:
+        """Write each SyncerConfig's heartbeat and conditions (``only_changed``: only where the
+        conditions differ from what was last written)."""
         informer = self._config_informers.get(SYNCER_CONFIGS)
         if informer is None:
             return
         stamp = _now_rfc3339()
-        for obj in informer.store.list():
+        configs = informer.store.list()
+        for gone in self._reported.keys() - {name_of(obj) for obj in configs}:
+            del self._reported[gone]
+        for obj in configs:
             name = name_of(obj)
+            wanted = self._conditions_for(name)
+            summary = tuple(tuple(c.values()) for c in wanted)
+            if only_changed and self._reported.get(name) == summary:
+                continue
+            self._reported[name] = summary
             old = {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or ()}
-            conditions = []
-            for condition in self._conditions_for(name):
+            written = []
+            for condition in wanted:
                 prev = old.get(condition["type"]) or {}
                 same = all(prev.get(k) == condition[k] for k in ("status", "reason", "message"))
                 since = prev.get("lastTransitionTime", stamp) if same else stamp
-                conditions.append({**condition, "lastTransitionTime": since})
-            patch = {"status": {"lastSyncerHeartbeatTime": stamp, "conditions": conditions}}
+                written.append({**condition, "lastTransitionTime": since})
+            patch = {"status": {"lastSyncerHeartbeatTime": stamp, "conditions": written}}
             try:
                 self.upstream.merge_patch(SYNCER_CONFIGS, "", name, patch, subresource="status")
             except errors.ApiError as exc:
