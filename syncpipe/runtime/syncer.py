@@ -14,7 +14,6 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -36,15 +35,10 @@ from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import annotations_of, name_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import conditions, metrics, ratelimit, routing
+from syncpipe.runtime.availability import ApiAvailability, ConfigNotice
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
-from syncpipe.runtime.flow import (
-    RETURN_STATUS_ANNOTATION,
-    WAIT_FOR_API_SECONDS,
-    Flow,
-    SourceState,
-    StatusReturn,
-)
+from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
 from syncpipe.runtime.workqueue import WorkQueue
@@ -63,9 +57,6 @@ CONTROL_MAX_BACKOFF = 8.0
 CONTROL_TICK_SECONDS = 1.0
 # The janitor waits for the first sync to go idle, but not longer than this.
 JANITOR_MAX_DELAY_SECONDS = 30.0
-# A copy waiting for an API on its target side asks again every WAIT_FOR_API_SECONDS; an API
-# nobody asked for this long is no longer reported missing (its object was deleted).
-MISSING_API_FORGET_SECONDS = 10 * WAIT_FOR_API_SECONDS
 CONFIG_KINDS = {"SyncerConfig": SYNCER_CONFIGS, "EdgeSyncConfig": EDGE_SYNC_CONFIGS}
 
 
@@ -151,10 +142,7 @@ class Syncer:
         self._config_problems: dict[str, list[str]] = {}
         self._selection_problems: list[str] = []
         self._rejected: dict[str, str] = {}
-        # (target side, apiVersion, kind) -> when a copy last needed it and found it not served.
-        self._missing_apis: dict[tuple[Side, str, str], float] = {}
-        # Per source side: config ref -> the resources its entries name that side does not serve.
-        self._unserved: dict[Side, Mapping[str, tuple[str, ...]]] = {}
+        self._apis = ApiAvailability()
         # What the last status write said per SyncerConfig: conditions are written when it changes.
         self._reported: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._wake = threading.Event()
@@ -377,7 +365,7 @@ class Syncer:
             preferred = index.preferred.get(group, "")
             found = index.by_kind.get((group, preferred, kind))
         if found is None:
-            self._missing_apis[(direction.target, api_version, kind)] = time.monotonic()
+            self._apis.copy_waits(direction.target, api_version, kind)
         return found
 
     def target_info_by_gvr(
@@ -426,7 +414,11 @@ class Syncer:
                 }
             self._indexes = {side: _Index.of(result) for side, result in self._discovery.items()}
             self._last_discovery = now
-            self._forget_served_apis()
+            self._apis.forget_served(
+                lambda side, group, version, kind: (
+                    (group, version, kind) in self._indexes[side].by_kind
+                )
+            )
             self._ensure_config_informers()
             self._ensure_upstream_namespace_watch()
         if not self._configs_synced():
@@ -543,12 +535,14 @@ class Syncer:
                 down.resources, preferred_versions=down.preferred_versions
             ),
         }
-        self._note_unserved(
+        notices = self._apis.note_entries(
             {
                 Side.UPSTREAM: selection.unserved(Direction.DOWN, up.resources),
                 Side.DOWNSTREAM: selection.unserved(Direction.UP, down.resources),
             }
         )
+        for notice in notices:
+            self._config_event(notice)
         problems = [str(p) for p in selection.downsync_scope_problems(up.resources)]
         problems += [str(p) for p in selection.overlaps(up.resources)]
         if problems != self._selection_problems:
@@ -823,73 +817,25 @@ class Syncer:
                 return state.info.kind
         return ""
 
-    def _forget_served_apis(self) -> None:
-        """After a discovery refresh: APIs copies waited for that are served now."""
-        for side, api_version, kind in list(self._missing_apis):
-            index = self._indexes.get(side)
-            group, _, version = api_version.rpartition("/")
-            if index is not None and (group, version, kind) in index.by_kind:
-                self._missing_apis.pop((side, api_version, kind), None)
-
-    def _unserved_for(self, ref: str) -> dict[Side, list[str]]:
-        """Per side, what config ``ref`` needs that is not served: its own entries, and the
-        kinds copies wait for on their target side (whichever config selected them)."""
-        found = {side: list(by_ref.get(ref, ())) for side, by_ref in self._unserved.items()}
-        stale = time.monotonic() - MISSING_API_FORGET_SECONDS
-        for (side, api_version, kind), seen in list(self._missing_apis.items()):
-            if seen < stale:
-                self._missing_apis.pop((side, api_version, kind), None)
-                continue
-            group, _, version = api_version.rpartition("/")
-            what = f"kind {kind}.{group}" if group else f"kind {kind}"
-            found.setdefault(side, []).append(f"{what}/{version} (copies wait for it)")
-        return {side: sorted(items) for side, items in found.items() if items}
-
-    def _note_unserved(self, current: dict[Side, Mapping[str, tuple[str, ...]]]) -> None:
-        """Keep what each config names that is not served; tell the config by an Event (and
-        the log) when that changes."""
-        previous, self._unserved = self._unserved, current
-        refs = {ref for by_ref in (*previous.values(), *current.values()) for ref in by_ref}
-        for ref in sorted(refs):
-            before = {side: by_ref.get(ref, ()) for side, by_ref in previous.items()}
-            now = {side: by_ref.get(ref, ()) for side, by_ref in current.items()}
-            if before == now or (not any(before.values()) and not any(now.values())):
-                continue
-            missing = conditions.unserved_message(now)
-            if missing:
-                log.warning("%s names APIs that are not served: %s", ref, missing)
-                reason, message, event_type = (
-                    "APIsNotServed",
-                    f"{missing}: those entries sync nothing until their API is served",
-                    "Warning",
-                )
-            else:
-                log.info("%s: every API it names is served now", ref)
-                reason, message, event_type = (
-                    "APIsServed",
-                    "every resource this config names is served now",
-                    "Normal",
-                )
-            self._config_event(ref, reason=reason, message=message, event_type=event_type)
-
-    def _config_event(self, ref: str, *, reason: str, message: str, event_type: str) -> None:
-        kind, _, name = ref.partition("/")
+    def _config_event(self, notice: ConfigNotice) -> None:
+        kind, _, name = notice.ref.partition("/")
+        if notice.event_type == "Warning":
+            log.warning("%s: %s", notice.ref, notice.message)
+        else:
+            log.info("%s: %s", notice.ref, notice.message)
         gvr = CONFIG_KINDS.get(kind)
         informer = self._config_informers.get(gvr) if gvr is not None else None
-        obj = (
-            None
-            if gvr is None or informer is None
-            else informer.store.get(ObjectKey(gvr, "", name))
-        )
-        if gvr is None or obj is None:
+        key = None if gvr is None else ObjectKey(gvr, "", name)
+        obj = None if key is None or informer is None else informer.store.get(key)
+        if key is None or obj is None:
             return  # a config deleted meanwhile: nothing to tell
         self._events_up.post(
-            ObjectKey(gvr, "", name),
+            key,
             kind=kind,
             uid=str((obj.get("metadata") or {}).get("uid", "")),
-            reason=reason,
-            message=message,
-            event_type=event_type,
+            reason=notice.reason,
+            message=notice.message,
+            event_type=notice.event_type,
         )
 
     def _conditions_for(self, name: str) -> list[dict[str, str]]:
@@ -898,7 +844,7 @@ class Syncer:
             unreadable=self._source_errors(),
             rejected=sorted(self._rejected.items())[: conditions.SHOWN_PER_REASON],
             selection_problems=self._selection_problems,
-            unserved=self._unserved_for(f"SyncerConfig/{name}"),
+            unserved=self._apis.for_config(f"SyncerConfig/{name}"),
             held_deletions=len(self.guard.held) if self.guard.tripped else None,
         )
         return conditions.conditions(facts)
