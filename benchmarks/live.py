@@ -70,6 +70,7 @@ from syncpipe import errors  # noqa: E402
 from syncpipe.clients.connect import ClusterAccess, load_configuration  # noqa: E402
 from syncpipe.clients.rest import RestClient  # noqa: E402
 from syncpipe.config import crds  # noqa: E402
+from syncpipe.config.durations import duration_argument  # noqa: E402
 from syncpipe.config.settings import Settings  # noqa: E402
 from syncpipe.devenv import assets, pair  # noqa: E402
 from syncpipe.model.resources import GroupVersionResource  # noqa: E402
@@ -823,7 +824,11 @@ def main() -> None:
         "--repeats", type=int, default=20, help="updates of one same object, timed (default 20)"
     )
     parser.add_argument(
-        "--repeat-timeout", type=float, default=15.0, help="seconds before one counts as lost"
+        "--repeat-timeout",
+        type=duration_argument,
+        metavar="DURATION",
+        default="15s",
+        help="how long before one counts as lost, e.g. 15s (default 15s)",
     )
     parser.add_argument(
         "--qps",

@@ -1,6 +1,6 @@
 """Status-return latency on a real pair of control planes, against a raw watch floor.
 
-Run: ``.venv/bin/python benchmarks/status_latency.py [--updates 30] [--settle 0.5 0.05]``.
+Run: ``.venv/bin/python benchmarks/status_latency.py [--updates 30] [--settle 500ms 50ms]``.
 Prints a table (and ``--json FILE``); no assertions.
 
 For each settle window: a CRD with a ``/status`` subresource is downsynced with one custom
@@ -27,6 +27,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from syncpipe.clients.connect import ClusterAccess, load_configuration
 from syncpipe.clients.rest import RestClient
 from syncpipe.config import crds
+from syncpipe.config.durations import duration_argument, format_duration
 from syncpipe.config.settings import Settings
 from syncpipe.devenv import assets, pair
 from syncpipe.model.resources import GroupVersionResource
@@ -106,7 +107,14 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--updates", type=int, default=30)
-    parser.add_argument("--settle", type=float, nargs="+", default=[0.5, 0.05])
+    parser.add_argument(
+        "--settle",
+        type=duration_argument,
+        metavar="DURATION",
+        nargs="+",
+        default=[0.5, 0.05],
+        help="status settle windows to measure, e.g. 500ms 50ms (default 500ms 50ms)",
+    )
     parser.add_argument("--json", type=pathlib.Path)
     args = parser.parse_args()
     results: dict[str, Any] = {}
@@ -218,7 +226,7 @@ def main() -> None:
     for settle in args.settle:
         r = results[f"settle_{settle}"]
         print(
-            f"status return, settle {settle} s: p50 {r['p50_ms']:.1f} ms, "
+            f"status return, settle {format_duration(settle)}: p50 {r['p50_ms']:.1f} ms, "
             f"p99 {r['p99_ms']:.1f} ms, ratio p50 {r['ratio_p50']:.1f} "
             f"(p50 minus settle {r['p50_minus_settle_ms']:.1f} ms)"
         )

@@ -20,6 +20,7 @@ import click
 import yaml
 
 from syncpipe.cli import logs
+from syncpipe.config.durations import Duration
 
 NAMESPACE = "demo"
 
@@ -44,7 +45,13 @@ def _apply(rest: Any, docs: list[dict[str, Any]]) -> None:
 
 @click.command("demo")
 @click.option("--workdir", type=click.Path(path_type=Path), default=None, help="Keep files here.")
-@click.option("--duration", type=float, default=0, help="Stop after this many seconds (0: Ctrl-C).")
+@click.option(
+    "--duration",
+    type=Duration(),
+    default="0s",
+    show_default=True,
+    help="Stop after this long (e.g. 90s, 5m); 0s: on Ctrl-C.",
+)
 def command(workdir: Path | None, duration: float) -> None:
     """Run syncpipe between two local control planes and watch objects arrive."""
     logs.setup(verbose=0)

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 import click
 
-from syncpipe.cli.run import _parse_plugin_opts
+from syncpipe.cli.run import _parse_plugin_opts, settings_default
+from syncpipe.config.durations import Duration
 from syncpipe.config.settings import Settings
 from syncpipe.replay import render
 from syncpipe.replay.plan import ReplayResult
@@ -63,9 +64,9 @@ def pipeline_options(fn: F) -> F:
         ),
         click.option(
             "--status-settle",
-            default=0.5,
+            default=settings_default("status_settle_seconds"),
             show_default=True,
-            type=float,
+            type=Duration(),
             help="As `syncpipe run --status-settle`: the window that coalesces status changes.",
         ),
         click.option(

@@ -9,7 +9,6 @@ The snapshot format is described in ``syncpipe.replay.snapshot`` and the README.
 
 from __future__ import annotations
 
-import re
 import signal
 import threading
 import time
@@ -19,22 +18,7 @@ import click
 
 from syncpipe import errors
 from syncpipe.cli import logs
-
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms)?")
-_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, None: 1.0}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in ``90``, ``30s``, ``5m``, ``1h30m`` or ``1.5h``."""
-    position, total = 0, 0.0
-    for match in _DURATION.finditer(text.strip()):
-        if match.start() != position:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        position = match.end()
-    if position != len(text.strip()) or position == 0 or total <= 0:
-        raise click.BadParameter(f"{text!r} is not a duration such as 30s, 5m or 1h30m")
-    return total
+from syncpipe.config.durations import Duration, format_duration
 
 
 def _check_sides(
@@ -82,7 +66,11 @@ def _check_sides(
     is_flag=True,
     help="Record what the SyncerConfigs upstream select (followed as they change).",
 )
-@click.option("--duration", help="Stop after this long (30s, 5m, 1h30m).")
+@click.option(
+    "--duration",
+    type=Duration(allow_zero=False),
+    help="Stop after this long (e.g. 30s, 5m, 1h30m).",
+)
 @click.option("--until-signal", is_flag=True, help="Stop on Ctrl-C or SIGTERM (the default).")
 @click.option(
     "--keep-secret-data",
@@ -111,7 +99,7 @@ def command(
     downstream_context: str | None,
     syncer_configs: tuple[str, ...],
     all_selected: bool,
-    duration: str | None,
+    duration: float | None,
     until_signal: bool,
     keep_secret_data: bool,
     output: str,
@@ -123,9 +111,8 @@ def command(
     _check_sides(kubeconfig, side, upstream_kubeconfig, downstream_kubeconfig)
     if bool(syncer_configs) == all_selected:
         raise click.UsageError("give either --syncer-config FILE... or --all-selected")
-    if duration and until_signal:
+    if duration is not None and until_signal:
         raise click.UsageError("give either --duration or --until-signal")
-    seconds = parse_duration(duration) if duration else None
     from syncpipe.model.events import Side
     from syncpipe.replay import capture, configs
     from syncpipe.replay.recorder import Recorder
@@ -161,10 +148,10 @@ def command(
             config_objects=configs.load_config_files(syncer_configs) if syncer_configs else None,
             keep_secret_data=keep_secret_data,
         )
-        deadline = None if seconds is None else time.monotonic() + seconds
+        deadline = None if duration is None else time.monotonic() + duration
         click.echo(
             f"recording {', '.join(s.value for s in clients)} into {output} "
-            + (f"for {seconds:g}s" if seconds else "until Ctrl-C"),
+            + (f"for {format_duration(duration)}" if duration is not None else "until Ctrl-C"),
             err=True,
         )
         written = recorder.run_until(

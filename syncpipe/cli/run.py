@@ -9,10 +9,20 @@ import threading
 import time
 from typing import Any
 
+import attrs
 import click
 
 from syncpipe.cli import logs
-from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES
+from syncpipe.config.durations import Duration, format_duration
+from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES, Settings
+
+
+def settings_default(field: str) -> str:
+    """A time default of ``Settings`` as a duration, for an option's default and ``--help``."""
+    default = attrs.fields_dict(Settings)[field].default
+    if not isinstance(default, float):
+        raise TypeError(f"Settings.{field} is not a time in seconds")
+    return format_duration(default)
 
 
 def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
@@ -121,10 +131,10 @@ DEFAULT_BURST = 20
 )
 @click.option(
     "--resync-period",
-    default=300.0,
+    default=settings_default("resync_period"),
     show_default=True,
-    type=float,
-    help="Seconds between drift re-checks from the cache.",
+    type=Duration(allow_zero=False),
+    help="Time between drift re-checks from the cache (e.g. 30s, 5m, 1h).",
 )
 @click.option(
     "--write-concurrency",
@@ -141,10 +151,11 @@ DEFAULT_BURST = 20
 )
 @click.option(
     "--status-settle",
-    default=0.5,
+    default=settings_default("status_settle_seconds"),
     show_default=True,
-    type=float,
-    help="Seconds a status change waits for later ones before it is returned upstream.",
+    type=Duration(),
+    help="How long a status change waits for later ones before it is returned upstream "
+    "(0s: at once).",
 )
 @click.option(
     "--namespace-mapping",
@@ -160,7 +171,13 @@ DEFAULT_BURST = 20
     show_default=True,
     help="list+watch informers, or polling lists for servers where watch does not work.",
 )
-@click.option("--poll-interval", default=15.0, show_default=True, type=float, help="Seconds.")
+@click.option(
+    "--poll-interval",
+    default=settings_default("poll_interval"),
+    show_default=True,
+    type=Duration(allow_zero=False),
+    help="Time between lists with --source poll.",
+)
 @click.option(
     "--max-namespaced-watches",
     default=DEFAULT_MAX_NAMESPACED_WATCHES,
@@ -250,7 +267,6 @@ def command(
     `run`: `syncpipe --from-kubeconfig=... --sync-target-name=...`.
     """
     logs.setup(verbose=max(verbose, klog_verbosity(klog_level)), json_format=log_format == "json")
-    from syncpipe.config.settings import Settings
     from syncpipe.runtime import wiring
 
     if not upstream_kubeconfig:

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from syncpipe.bootstrap import identity, manifest, rbac
+from syncpipe.config.durations import Duration
 from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES
 
 
@@ -129,10 +130,10 @@ def _write_private(path: Path, text: str) -> None:
 )
 @click.option(
     "--timeout",
-    default=60.0,
+    default="1m",
     show_default=True,
-    type=float,
-    help="Seconds to wait for the token controller and for CRDs to be established.",
+    type=Duration(allow_zero=False),
+    help="How long to wait for the token controller and for CRDs to be established.",
 )
 def command(
     name: str,

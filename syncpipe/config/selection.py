@@ -48,7 +48,7 @@ from typing import Any
 
 import attrs
 
-from syncpipe.config import matching, names, problems, rules, syncerconfig
+from syncpipe.config import matching, names, problems, rules, syncerconfig, unserved
 from syncpipe.config.edgesyncconfig import Conversion
 from syncpipe.config.problems import SelectionProblem
 from syncpipe.config.rules import ResourcePattern, SelectionRule
@@ -324,6 +324,13 @@ class Selection:
         ``available`` (discovery) says which resource has that kind.
         """
         return problems.overlaps(self.rules, available=available, path_of=self.first_path)
+
+    def unserved(
+        self, direction: Direction, available: Iterable[ResourceInfo]
+    ) -> Mapping[str, tuple[str, ...]]:
+        """Per config ref, the resources its ``direction`` entries name that ``available`` (the
+        source side's discovery) does not serve; see ``syncpipe.config.unserved``."""
+        return unserved.unserved_by_config(self.rules, direction=direction, available=available)
 
     def first_path(self, rule: SelectionRule) -> str:
         """Where ``rule`` came from (the first place, when several configs entries agree)."""

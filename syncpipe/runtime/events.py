@@ -2,8 +2,10 @@
 
 An Event is recorded on the upstream object the problem is about (for upsync: on the
 downstream object), with reason ``SyncRejected``/``SyncConflict``/``SyncDenied`` and the
-error's message. Repeats of the same problem for the same object within ``DEDUP_SECONDS`` are
-dropped, so a hot failure cannot flood the API server with Events.
+error's message. The syncer also posts Events on its configs (``post``): ``APIsNotServed``
+when entries name resources not served, ``APIsServed`` once they all are. Repeats of the
+same problem for the same object within ``DEDUP_SECONDS`` are dropped, so a hot failure
+cannot flood the API server with Events.
 """
 
 from __future__ import annotations
@@ -58,7 +60,21 @@ class EventRecorder:
 
     def record(self, key: ObjectKey, exc: Exception) -> bool:
         """Post an Event for ``exc`` on ``key``; False when deduplicated or not possible."""
-        message = str(exc)[:1000]
+        return self.post(key, kind=self._kind_of(key), reason=reason_for(exc), message=str(exc))
+
+    def post(
+        self,
+        key: ObjectKey,
+        *,
+        kind: str,
+        reason: str,
+        message: str,
+        event_type: str = "Warning",
+        uid: str = "",
+    ) -> bool:
+        """Post an Event about ``key`` (deduplicated like ``record``); ``uid`` lets
+        ``kubectl describe`` find it."""
+        message = message[:1000]
         now = self._clock()
         with self._lock:
             last = self._recent.get((key, message))
@@ -73,13 +89,14 @@ class EventRecorder:
             "metadata": {"generateName": f"{key.name[:50]}.", "namespace": namespace},
             "involvedObject": {
                 "apiVersion": key.gvr.api_version,
-                "kind": self._kind_of(key),
+                "kind": kind,
                 "name": key.name,
                 **({"namespace": key.namespace} if key.namespace else {}),
+                **({"uid": uid} if uid else {}),
             },
-            "reason": reason_for(exc),
+            "reason": reason,
             "message": message,
-            "type": "Warning",
+            "type": event_type,
             "source": {"component": f"{COMPONENT}/{self._syncer_name}"},
             "reportingComponent": COMPONENT,
             "reportingInstance": self._syncer_name,

@@ -34,7 +34,8 @@ from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import annotations_of, name_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.runtime import metrics, ratelimit, routing
+from syncpipe.runtime import conditions, metrics, ratelimit, routing
+from syncpipe.runtime.availability import ApiAvailability, ConfigNotice
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
 from syncpipe.runtime.flow import (
@@ -63,6 +64,7 @@ CONTROL_MAX_BACKOFF = 8.0
 CONTROL_TICK_SECONDS = 1.0
 # The janitor waits for the first sync to go idle, but not longer than this.
 JANITOR_MAX_DELAY_SECONDS = 30.0
+CONFIG_KINDS = {"SyncerConfig": SYNCER_CONFIGS, "EdgeSyncConfig": EDGE_SYNC_CONFIGS}
 
 
 def _namespace_boilerplate(obj: dict[str, Any]) -> bool:
@@ -159,7 +161,9 @@ class Syncer:
         self._config_problems: dict[str, list[str]] = {}
         self._selection_problems: list[str] = []
         self._rejected: dict[str, str] = {}
-        self._missing_apis: set[str] = set()
+        self._apis = ApiAvailability()
+        # What the last status write said per SyncerConfig: conditions are written when it changes.
+        self._reported: dict[str, tuple[tuple[str, ...], ...]] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._rediscover = True
@@ -387,9 +391,7 @@ class Syncer:
             preferred = index.preferred.get(group, "")
             found = index.by_kind.get((group, preferred, kind))
         if found is None:
-            self._missing_apis.add(
-                f"{kind}.{group or 'core'}/{version} on {direction.target.value}"
-            )
+            self._apis.copy_waits(direction.target, api_version, kind)
         return found
 
     def target_info_by_gvr(
@@ -438,7 +440,11 @@ class Syncer:
                 }
             self._indexes = {side: _Index.of(result) for side, result in self._discovery.items()}
             self._last_discovery = now
-            self._missing_apis.clear()
+            self._apis.forget_served(
+                lambda side, group, version, kind: (
+                    (group, version, kind) in self._indexes[side].by_kind
+                )
+            )
             self._ensure_config_informers()
             self._ensure_upstream_namespace_watch()
         if not self._configs_synced():
@@ -466,6 +472,8 @@ class Syncer:
             if self.ready.is_set():
                 self._collect_empty_namespaces()
             self._last_heartbeat = now
+        else:
+            self._heartbeat(only_changed=True)  # a condition that changed is told at once
 
     def _ensure_config_informers(self) -> None:
         served = self._discovery[Side.UPSTREAM].by_gvr()
@@ -553,6 +561,14 @@ class Syncer:
                 down.resources, preferred_versions=down.preferred_versions
             ),
         }
+        notices = self._apis.note_entries(
+            {
+                Side.UPSTREAM: selection.unserved(Direction.DOWN, up.resources),
+                Side.DOWNSTREAM: selection.unserved(Direction.UP, down.resources),
+            }
+        )
+        for notice in notices:
+            self._config_event(notice)
         problems = [str(p) for p in selection.downsync_scope_problems(up.resources)]
         problems += [str(p) for p in selection.overlaps(up.resources)]
         if problems != self._selection_problems:
@@ -869,68 +885,67 @@ class Syncer:
                 return state.info.kind
         return ""
 
-    def _conditions_for(self, name: str) -> list[dict[str, str]]:
-        problems = self._config_problems.get(name)
-        rejected = sorted(self._rejected.items())[:5]
-        unreadable = self._source_errors()
-        if problems:
-            ready = ("False", "InvalidConfig", "; ".join(problems))
-        elif unreadable:
-            ready = ("False", "SourceUnavailable", "; ".join(unreadable[:5]))
-        elif rejected:
-            ready = ("False", "ObjectsRejected", "; ".join(f"{k}: {v}" for k, v in rejected))
-        elif self._selection_problems:
-            ready = ("False", "SelectionProblems", "; ".join(self._selection_problems))
+    def _config_event(self, notice: ConfigNotice) -> None:
+        kind, _, name = notice.ref.partition("/")
+        if notice.event_type == "Warning":
+            log.warning("%s: %s", notice.ref, notice.message)
         else:
-            ready = ("True", "Syncing", "")
-        conditions = [dict(zip(("status", "reason", "message"), ready, strict=True), type="Ready")]
-        if self.guard.tripped:
-            conditions.append(
-                {
-                    "type": "DeletionsHeld",
-                    "status": "True",
-                    "reason": "CircuitBreakerTripped",
-                    "message": f"{len(self.guard.held)} deletions inferred from relists are held; "
-                    "restart with --confirm-held-deletions to let them through",
-                }
-            )
-        if self._missing_apis:
-            missing = "; ".join(sorted(self._missing_apis))
-            conditions.append(
-                {
-                    "type": "APIsAvailable",
-                    "status": "False",
-                    "reason": "NotServed",
-                    "message": f"waiting for: {missing}",
-                }
-            )
-        else:
-            conditions.append(
-                {"type": "APIsAvailable", "status": "True", "reason": "Served", "message": ""}
-            )
-        for c in conditions:
-            c["message"] = c["message"][:1000]
-        return conditions
+            log.info("%s: %s", notice.ref, notice.message)
+        gvr = CONFIG_KINDS.get(kind)
+        informer = self._config_informers.get(gvr) if gvr is not None else None
+        key = None if gvr is None else ObjectKey(gvr, "", name)
+        obj = None if key is None or informer is None else informer.store.get(key)
+        if key is None or obj is None:
+            return  # a config deleted meanwhile: nothing to tell
+        self._events_up.post(
+            key,
+            kind=kind,
+            uid=str((obj.get("metadata") or {}).get("uid", "")),
+            reason=notice.reason,
+            message=notice.message,
+            event_type=notice.event_type,
+        )
 
-    def _heartbeat(self) -> None:
+    def _conditions_for(self, name: str) -> list[dict[str, str]]:
+        facts = conditions.ConfigFacts(
+            config_problems=self._config_problems.get(name, ()),
+            unreadable=self._source_errors(),
+            rejected=sorted(self._rejected.items())[: conditions.SHOWN_PER_REASON],
+            selection_problems=self._selection_problems,
+            unserved=self._apis.for_config(f"SyncerConfig/{name}"),
+            held_deletions=len(self.guard.held) if self.guard.tripped else None,
+        )
+        return conditions.conditions(facts)
+
+    def _heartbeat(self, *, only_changed: bool = False) -> None:
+        """Write each SyncerConfig's heartbeat and conditions (``only_changed``: only where the
+        conditions differ from what was last written)."""
         informer = self._config_informers.get(SYNCER_CONFIGS)
         if informer is None:
             return
         stamp = _now_rfc3339()
-        for obj in informer.store.list():
+        configs = informer.store.list()
+        for gone in self._reported.keys() - {name_of(obj) for obj in configs}:
+            del self._reported[gone]
+        for obj in configs:
             name = name_of(obj)
+            wanted = self._conditions_for(name)
+            summary = tuple(tuple(c.values()) for c in wanted)
+            if only_changed and self._reported.get(name) == summary:
+                continue
+            self._reported[name] = summary
             old = {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or ()}
-            conditions = []
-            for condition in self._conditions_for(name):
+            written = []
+            for condition in wanted:
                 prev = old.get(condition["type"]) or {}
                 same = all(prev.get(k) == condition[k] for k in ("status", "reason", "message"))
                 since = prev.get("lastTransitionTime", stamp) if same else stamp
-                conditions.append({**condition, "lastTransitionTime": since})
+                written.append({**condition, "lastTransitionTime": since})
             patch = {
                 "status": {
                     "lastSyncerHeartbeatTime": stamp,
                     "syncTarget": self._sync_target,
-                    "conditions": conditions,
+                    "conditions": written,
                 }
             }
             try:

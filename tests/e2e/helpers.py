@@ -220,6 +220,14 @@ def syncer_config(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def namespace_scope_config(
+    name: str, namespaces: list[str], resources: list[dict[str, str]], **spec: Any
+) -> dict[str, Any]:
+    """A SyncerConfig selecting ``resources`` in ``namespaces`` (more ``spec`` sections too)."""
+    scope = {"namespaces": list(namespaces), "resources": list(resources)}
+    return syncer_config(name, {"namespaceScope": scope, **spec})
+
+
 def edge_sync_config(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "apiVersion": "edge.kubestellar.io/v2alpha1",
@@ -337,14 +345,45 @@ def set_annotation(
     rest.merge_patch(gvr, ns, name, {"metadata": {"annotations": {key: value}}})
 
 
-def ready_condition(rest: RestClient, name: str) -> dict[str, Any] | None:
+def condition(rest: RestClient, name: str, type_: str) -> dict[str, Any] | None:
+    """The condition ``type_`` on SyncerConfig ``name`` (None: no such config or condition)."""
     obj = rest.get_or_none(SYNCER_CONFIGS, "", name)
     if obj is None:
         return None
-    for condition in (obj.get("status") or {}).get("conditions") or ():
-        if condition.get("type") == "Ready":
-            return dict(condition)
+    for found in (obj.get("status") or {}).get("conditions") or ():
+        if found.get("type") == type_:
+            return dict(found)
     return None
+
+
+def ready_condition(rest: RestClient, name: str) -> dict[str, Any] | None:
+    return condition(rest, name, "Ready")
+
+
+def wait_condition(
+    rest: RestClient,
+    name: str,
+    type_: str,
+    status: str,
+    reason: str,
+    *,
+    timeout: float = SLOW_TIMEOUT,
+) -> dict[str, Any]:
+    """Wait until SyncerConfig ``name`` has condition ``type_`` with ``status`` and ``reason``."""
+    last: dict[str, Any] = {}
+
+    def matches() -> dict[str, Any] | None:
+        found = condition(rest, name, type_)
+        last["found"] = found
+        if found and (found.get("status"), found.get("reason")) == (status, reason):
+            return found
+        return None
+
+    return wait_until(
+        matches,
+        timeout=timeout,
+        message=lambda: f"{type_} never became {status}/{reason}; last: {last.get('found')}",
+    )
 
 
 def create_when_served(

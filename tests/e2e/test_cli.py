@@ -37,3 +37,21 @@ def test_crds_printed_by_syncpipe_apply_with_kubectl_and_are_served(upstream, up
             ignore=(errors.ApiError,),
             message=f"{gvr} not served",
         )
+
+
+def test_run_takes_its_time_flags_as_kubernetes_durations_and_syncs(
+    syncer_cli, wait_syncer_up, up_rest, down_rest, unique_name
+):
+    """A flag copied from a controller's manifest (``--resync-period 5s``) starts the syncer."""
+    syncer = syncer_cli(
+        "--resync-period", "5s", "--status-settle", "250ms", "--poll-interval", "1m"
+    )
+    up_rest.create(
+        h.SYNCER_CONFIGS,
+        "",
+        h.namespace_scope_config(unique_name, [unique_name], [h.resource("", "configmaps")]),
+    )
+    up_rest.create(h.NS, "", h.namespace(unique_name, unique_name))
+    up_rest.create(h.CM, unique_name, h.configmap(unique_name, "cm", {"a": "1"}, unique_name))
+    wait_syncer_up(syncer)
+    h.wait_field(down_rest, h.CM, unique_name, "cm", lambda obj: obj.get("data") == {"a": "1"})

@@ -8,12 +8,10 @@ import os
 import subprocess
 import sys
 
-import click
 import pytest
 from click.testing import CliRunner
 
 from syncpipe.cli.main import cli
-from syncpipe.cli.record import parse_duration
 from syncpipe.model.events import Side
 from syncpipe.replay.snapshot import write_snapshot
 from tests.unit.replay.factories import (
@@ -105,20 +103,6 @@ def test_replay_of_something_else_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(cli, ["replay", str(bad)])
     assert result.exit_code == 1
     assert "not a gzip'd snapshot" in result.output
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("90", 90.0), ("30s", 30.0), ("5m", 300.0), ("1h30m", 5400.0), ("1.5h", 5400.0)],
-)
-def test_durations_read_as_people_write_them(text, seconds):
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "5x", "m5", "-1s", "0"])
-def test_malformed_durations_are_refused(text):
-    with pytest.raises(click.BadParameter):
-        parse_duration(text)
 
 
 @pytest.mark.parametrize(
