@@ -55,6 +55,14 @@ def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     help="Seconds between drift re-checks from the cache.",
 )
 @click.option(
+    "--discovery-interval",
+    default=600.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds between safety sweeps of API discovery (CRD and APIService events are "
+    "followed at once).",
+)
+@click.option(
     "--write-concurrency",
     default=8,
     show_default=True,
@@ -134,6 +142,7 @@ def command(
     downstream_context: str | None,
     syncer_name: str,
     resync_period: float,
+    discovery_interval: float,
     write_concurrency: int,
     status_return: bool,
     status_settle: float,
@@ -160,6 +169,7 @@ def command(
     settings = Settings(
         syncer_name=syncer_name,
         resync_period=resync_period,
+        discovery_interval=discovery_interval,
         write_concurrency=write_concurrency,
         status_return=status_return,
         status_settle_seconds=status_settle,
