@@ -45,7 +45,7 @@ def rest_for(kubeconfig: pathlib.Path, label: str) -> RestClient:
     )
 
 
-def wait(predicate: Any, timeout: float = 60.0) -> Any:
+def wait(predicate: Any, timeout: float = 60.0, interval: float = 0.05) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -54,7 +54,7 @@ def wait(predicate: Any, timeout: float = 60.0) -> Any:
             value = None
         if value:
             return value
-        time.sleep(0.05)
+        time.sleep(interval)
     raise TimeoutError("condition not met")
 
 

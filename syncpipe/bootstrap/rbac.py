@@ -18,7 +18,7 @@ ClusterRole (annotation ``syncpipe.io/rule-reasons``).
    written.
 4. ``get``/``list``/``watch`` on ``customresourcedefinitions``: always, because the syncer
    follows CRDs (a resource a config names may be served only later) and downsyncs CRDs that a
-   config selects.
+   config selects; and on ``apiservices``, whose availability changes what is served too.
 5. ``get``/``list``/``watch`` on ``namespaces``: Namespace objects are downsynced along with
    their contents.
 6. ``create`` on ``events``: an object that cannot be synced gets an Event saying why, where
@@ -59,6 +59,8 @@ and reads what it upsyncs:
 2. every verb on ``namespaces``: a downsynced object's namespace is created when missing and a
    downsynced Namespace deleted when its upstream original is.
 3. ``create`` on ``events``: upsync problems are reported on the downstream object.
+   ``get``/``list``/``watch`` on ``customresourcedefinitions`` and ``apiservices``: the syncer
+   follows what is served (a downsynced CRD is served only once established).
 4. **Downsync write**: ``get``/``list``/``watch``/``create``/``update``/``patch``/``delete`` on
    each downsynced resource, one rule per group. Never ``/status``: copies are written without
    status, which the edge cluster's own controllers own.
@@ -92,7 +94,7 @@ from syncpipe.config import names
 from syncpipe.config.names import WILDCARD
 from syncpipe.config.selection import Selection
 from syncpipe.model.events import Direction
-from syncpipe.model.resources import ResourceInfo
+from syncpipe.model.resources import APISERVICE_GVR, ResourceInfo
 
 READ = ("get", "list", "watch")
 WRITE = ("create", "update", "patch", "delete")
@@ -374,6 +376,24 @@ def _discovery_rule() -> Rule:
     )
 
 
+def _apiservices_rule() -> Rule:
+    return Rule(
+        reason="the syncer follows APIServices (aggregated APIs coming and going)",
+        verbs=READ,
+        api_groups=(APISERVICE_GVR.group,),
+        resources=(APISERVICE_GVR.resource,),
+    )
+
+
+def _crds_rule(reason: str) -> Rule:
+    return Rule(
+        reason=reason,
+        verbs=READ,
+        api_groups=(CRD_GROUP,),
+        resources=("customresourcedefinitions",),
+    )
+
+
 def upstream_rules(
     needs: SyncNeeds,
     *,
@@ -400,12 +420,8 @@ def upstream_rules(
             api_groups=(CONFIG_GROUP,),
             resources=("syncerconfigs/status",),
         ),
-        Rule(
-            reason="the syncer follows CRDs (resources served later; CRDs selected for downsync)",
-            verbs=READ,
-            api_groups=(CRD_GROUP,),
-            resources=("customresourcedefinitions",),
-        ),
+        _crds_rule("the syncer follows CRDs (resources served later; CRDs selected for downsync)"),
+        _apiservices_rule(),
         Rule(
             reason="Namespace objects are downsynced with their contents",
             verbs=READ,
@@ -593,6 +609,8 @@ def downstream_rules(needs: SyncNeeds, *, admin: bool = False) -> tuple[Rule, ..
             resources=("namespaces",),
         ),
         _events_rule("upsync problems are reported as Events on the downstream objects"),
+        _crds_rule("the syncer follows CRDs (resources served later)"),
+        _apiservices_rule(),
     ]
     for group, resources, reasons in _by_group(_except_namespaces(needs.downsync)):
         rules.append(

@@ -137,6 +137,14 @@ DEFAULT_BURST = 20
     help="Time between drift re-checks from the cache (e.g. 30s, 5m, 1h).",
 )
 @click.option(
+    "--discovery-interval",
+    default=settings_default("discovery_interval"),
+    show_default=True,
+    type=Duration(allow_zero=False),
+    help="Time between safety sweeps of API discovery (CRD and APIService events are "
+    "followed at once).",
+)
+@click.option(
     "--write-concurrency",
     default=8,
     show_default=True,
@@ -242,6 +250,7 @@ def command(
     qps: float,
     burst: int | None,
     resync_period: float,
+    discovery_interval: float,
     write_concurrency: int,
     status_return: bool,
     status_settle: float,
@@ -276,6 +285,7 @@ def command(
         syncer_name=syncer_name,
         sync_target_uid=sync_target_uid,
         resync_period=resync_period,
+        discovery_interval=discovery_interval,
         write_concurrency=write_concurrency,
         status_return=status_return,
         status_settle_seconds=status_settle,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import attrs
@@ -54,11 +54,11 @@ class DiscoveryResult:
 def _group_versions(rest: RestClient) -> tuple[list[tuple[str, str]], dict[str, str]]:
     pairs: list[tuple[str, str]] = []
     preferred: dict[str, str] = {}
-    core = rest.request("GET", "/api")
+    core = rest.discovery("/api")
     for version in core.get("versions") or ():
         pairs.append(("", version))
     preferred[""] = "v1"
-    groups = rest.request("GET", "/apis")
+    groups = rest.discovery("/apis")
     for group in groups.get("groups") or ():
         name = group["name"]
         for version in group.get("versions") or ():
@@ -93,9 +93,16 @@ def _resources_of(
     return infos
 
 
-def discover(rest: RestClient) -> DiscoveryResult:
-    """Ask ``rest``'s server for everything it serves."""
+def discover(rest: RestClient, *, groups: Collection[str] | None = None) -> DiscoveryResult:
+    """Ask ``rest``'s server what it serves: in every group, or only in ``groups``.
+
+    The group list (``/api``, ``/apis``: two requests) is always read whole, so the preferred
+    version of every group is known; the resources are asked for (one request per group
+    version) only in ``groups`` when it is given (``""`` is the core group).
+    """
     pairs, preferred = _group_versions(rest)
+    if groups is not None:
+        pairs = [(group, version) for group, version in pairs if group in groups]
     resources: list[ResourceInfo] = []
     failed: list[tuple[str, str]] = []
 
@@ -103,7 +110,7 @@ def discover(rest: RestClient) -> DiscoveryResult:
         group, version = pair
         path = f"/apis/{group}/{version}" if group else f"/api/{version}"
         try:
-            return rest.request("GET", path)
+            return rest.discovery(path)
         except errors.ApiError as exc:
             log.warning("discovery of %s failed: %s", path, exc)
             return exc

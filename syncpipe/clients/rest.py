@@ -221,6 +221,12 @@ class RestClient:
         data = response.data
         return orjson.loads(data) if data else None
 
+    def discovery(self, path: str) -> Any:
+        """One discovery document (``/api``, ``/apis``, ``/apis/<group>/<version>``), counted
+        as ``discovery`` in ``requests_by_verb``."""
+        self._count("discovery")
+        return self.request("GET", path)
+
     # -- object verbs -------------------------------------------------------------------------
 
     def get(self, gvr: GroupVersionResource, namespace: str, name: str) -> RawObject:

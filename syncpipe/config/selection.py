@@ -269,6 +269,15 @@ class Selection:
         """The resources to look for in downstream discovery (``version=""``: any)."""
         return tuple(sorted(self._patterns[Direction.UP], key=ResourcePattern.sort_key))
 
+    def api_groups(self) -> frozenset[str]:
+        """Every API group the selection names, either way and in conversions (``"*"`` among
+        them when a config names every group): what discovery has to look at for it."""
+        groups = {pattern.group for table in self._patterns.values() for pattern in table}
+        for rule in self.conversions:
+            groups.add(rule.conversion.upstream.group)
+            groups.add(rule.conversion.downstream.group)
+        return frozenset(groups)
+
     def resolve_downsync(
         self,
         available: Iterable[ResourceInfo],

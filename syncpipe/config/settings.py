@@ -30,8 +30,10 @@ class Settings:
     status_return: bool = True
     # A burst of status changes within this window costs one upstream write.
     status_settle_seconds: float = 0.5
-    # How often upstream/downstream discovery is refreshed (new CRDs, removed APIs).
-    discovery_interval: float = 15.0
+    # The safety sweep of upstream/downstream discovery. New and removed APIs are followed by
+    # CRD and APIService events at once (``runtime.apiwatch``); the sweep only catches what
+    # no event announced, so it can be slow: every request counts at rest, on every edge.
+    discovery_interval: float = attrs.field(default=600.0, validator=attrs.validators.gt(0))
     # "watch" (list+watch informers) or "poll" (list every poll_interval seconds, for servers
     # or proxies where watch does not work). Resources whose discovery lacks the watch verb
     # are polled in either mode.

@@ -71,4 +71,5 @@ class ResourceInfo:
 
 
 CRD_GVR = GroupVersionResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+APISERVICE_GVR = GroupVersionResource("apiregistration.k8s.io", "v1", "apiservices")
 NAMESPACE_GVR = GroupVersionResource("", "v1", "namespaces")

@@ -1,19 +1,23 @@
 """The syncer process: wires sources, hook chain and sinks for both directions.
 
-One control loop (a thread) owns the moving parts: it refreshes discovery, turns the
-SyncerConfigs into a merged selection, and starts or stops informers as resources are selected,
-appear (a CRD created later) or disappear. Workers never touch that bookkeeping; they read a
-snapshot of the resource table.
+One control loop (a thread) owns the moving parts: it refreshes discovery (when a CRD or
+APIService event says what is served changed, see ``runtime.apiwatch``, and in a slow safety
+sweep), turns the SyncerConfigs into a merged selection, and starts or stops informers as
+resources are selected, appear (a CRD created later) or disappear. Workers never touch that
+bookkeeping; they read a snapshot of the resource table. At rest it makes no request but the
+heartbeat.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import functools
 import logging
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -34,7 +38,7 @@ from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import annotations_of, name_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.runtime import conditions, metrics, ratelimit, routing
+from syncpipe.runtime import apiwatch, conditions, metrics, ratelimit, routing
 from syncpipe.runtime.availability import ApiAvailability, ConfigNotice
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
@@ -54,7 +58,7 @@ from syncpipe.source.polling import PollingSource
 
 log = logging.getLogger(__name__)
 
-CONFIG_GROUP = "edge.kubestellar.io"
+CONFIG_GROUP = apiwatch.CONFIG_GROUP
 SYNCER_CONFIGS = GroupVersionResource(CONFIG_GROUP, "v2alpha1", "syncerconfigs")
 EDGE_SYNC_CONFIGS = GroupVersionResource(CONFIG_GROUP, "v2alpha1", "edgesyncconfigs")
 # The control loop's retry delay when a side cannot be reached: 1 s doubling to this cap, so a
@@ -167,12 +171,29 @@ class Syncer:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._rediscover = True
+        # When an established CRD's API is not in discovery yet: ask again at this time.
+        self._rediscover_due: float | None = None
+        self._pending_retries = 0
+        # The groups discovery covers (None: all; so at the start, for the janitor).
+        self._discovery_scope: frozenset[str] | None = None
+        # Groups a copy needed that discovery did not cover (added by workers).
+        self._demanded_groups: set[str] = set()
         self._discovery: dict[Side, discovery.DiscoveryResult] = {}
         # Lookups by kind and by GVR on the per-object path: built once per discovery refresh.
         self._indexes: dict[Side, _Index] = {}
         self._last_discovery = 0.0
         self._last_heartbeat = 0.0
         self._janitor_done = False
+        # Whether implicit namespaces may have become empty (an owned copy deleted, a sweep).
+        self._collect_namespaces = True
+        self._api_watches = {
+            side: apiwatch.ApiWatch(
+                side=side,
+                request_rediscovery=self.request_rediscovery,
+                new_source=functools.partial(self._api_source, side),
+            )
+            for side in Side
+        }
         self._started_at: float | None = None
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
@@ -337,6 +358,16 @@ class Syncer:
             "status_returns_held": self.status_hold.held,
         }
 
+    @property
+    def discovery_scope(self) -> frozenset[str] | None:
+        """The API groups discovery covers now (``None``: every group, as at the start)."""
+        return self._discovery_scope
+
+    def served(self, *, group: str, side: Side = Side.UPSTREAM) -> tuple[ResourceInfo, ...]:
+        """What the latest discovery of ``side`` found in ``group``."""
+        found = self._discovery.get(side)
+        return () if found is None else tuple(i for i in found.resources if i.gvr.group == group)
+
     def describe(self) -> dict[str, list[str]]:
         """What is being synced: the selected resources of each direction, each with the
         label selector its API server filters the watch by, if any."""
@@ -365,8 +396,16 @@ class Syncer:
         queued = sum(len(q) for name, q in self.queues.items() if name != "status")
         return {"seen": cached, "owned": self.owned_count(), "queued": queued, "writes": writes}
 
+    def _rest_of(self, side: Side) -> RestClient:
+        return self.upstream if side is Side.UPSTREAM else self.downstream
+
+    def _api_source(self, side: Side, info: ResourceInfo) -> EventSource:
+        return self._new_source(side, info, CollectionListerWatcher(self._rest_of(side), info.gvr))
+
     def _all_informers(self) -> list[EventSource]:
         found: list[EventSource] = list(self._config_informers.values())
+        for watch in self._api_watches.values():
+            found.extend(watch.informers.values())
         if self._upstream_namespaces is not None:
             found.append(self._upstream_namespaces)
         for flow in self.flows.values():
@@ -392,6 +431,11 @@ class Syncer:
             found = index.by_kind.get((group, preferred, kind))
         if found is None:
             self._apis.copy_waits(direction.target, api_version, kind)
+            scope = self._discovery_scope
+            if scope is not None and group not in scope:
+                # A transform put the copy in a group discovery does not cover yet: cover it
+                # (the flow asks for rediscovery and retries the key).
+                self._demanded_groups.add(group)
         return found
 
     def target_info_by_gvr(
@@ -413,6 +457,7 @@ class Syncer:
     def _control_loop(self) -> None:
         backoff = 1.0
         while not self._stopping.is_set():
+            tick = CONTROL_TICK_SECONDS
             try:
                 self._control_step()
                 backoff = 1.0
@@ -424,29 +469,20 @@ class Syncer:
                 log.exception("control loop failed (retrying in %.0fs)", backoff)
                 self._wake.wait(backoff)
                 backoff = min(backoff * 2, CONTROL_MAX_BACKOFF)
-            self._wake.wait(CONTROL_TICK_SECONDS)
+            if self._rediscover_due is not None:
+                tick = min(tick, max(0.0, self._rediscover_due - time.monotonic()))
+            self._wake.wait(tick)
             self._wake.clear()
 
     def _control_step(self) -> None:
         now = time.monotonic()
-        if self._rediscover or now - self._last_discovery > self.settings.discovery_interval:
+        sweep = now - self._last_discovery > self.settings.discovery_interval
+        retry = self._rediscover_due is not None and now >= self._rediscover_due
+        if self._rediscover or sweep or retry:
             self._rediscover = False
-            with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="discover") as pool:
-                upstream = pool.submit(discovery.discover, self.upstream)
-                downstream = pool.submit(discovery.discover, self.downstream)
-                self._discovery = {
-                    Side.UPSTREAM: upstream.result(),
-                    Side.DOWNSTREAM: downstream.result(),
-                }
-            self._indexes = {side: _Index.of(result) for side, result in self._discovery.items()}
-            self._last_discovery = now
-            self._apis.forget_served(
-                lambda side, group, version, kind: (
-                    (group, version, kind) in self._indexes[side].by_kind
-                )
-            )
-            self._ensure_config_informers()
-            self._ensure_upstream_namespace_watch()
+            self._refresh_discovery(now, self._discovery_scope)
+            if sweep:
+                self._collect_namespaces = True  # the safety net for what no event announced
         if not self._configs_synced():
             # The first lists are under way: wait for them here rather than a whole tick (an
             # empty list announces nothing that would wake the loop).
@@ -455,6 +491,15 @@ class Syncer:
             if not self._configs_synced():
                 return
         selection = self._current_selection()
+        if self._janitor_done:
+            # After the start-up janitor (which looks at every resource): only what is used.
+            followed = {gvr.group for (_, gvr) in self._targets_snapshot()}
+            scope = apiwatch.discovery_groups(
+                selection, followed=followed | frozenset(self._demanded_groups)
+            )
+            if scope != self._discovery_scope:
+                log.info("discovery covers %s", "every group" if scope is None else sorted(scope))
+                self._refresh_discovery(now, scope)
         self._apply_selection(selection)
         if self._started_at is None:
             self._started_at = now
@@ -463,17 +508,62 @@ class Syncer:
         ):
             # After the first sync rather than during it: its lists of every resource would
             # compete with the initial creates for the API server (and this process).
-            self._janitor()
+            self._janitor({side: result.resources for side, result in self._discovery.items()})
             self._janitor_done = True
         if self._janitor_done:
             self._update_readiness()
         if now - self._last_heartbeat > self.settings.heartbeat_interval:
             self._heartbeat()
-            if self.ready.is_set():
+            if self.ready.is_set() and self._collect_namespaces:
+                self._collect_namespaces = False
                 self._collect_empty_namespaces()
             self._last_heartbeat = now
         else:
             self._heartbeat(only_changed=True)  # a condition that changed is told at once
+
+    def _targets_snapshot(self) -> list[tuple[Direction, GroupVersionResource]]:
+        with self._targets_lock:
+            return list(self._targets)
+
+    def _refresh_discovery(self, now: float, groups: frozenset[str] | None) -> None:
+        """Discovery of both sides in ``groups`` (``None``: all), and what follows from it."""
+        with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="discover") as pool:
+            upstream = pool.submit(discovery.discover, self.upstream, groups=groups)
+            downstream = pool.submit(discovery.discover, self.downstream, groups=groups)
+            found = {Side.UPSTREAM: upstream.result(), Side.DOWNSTREAM: downstream.result()}
+        before = {side: result.by_gvr() for side, result in self._discovery.items()}
+        self._discovery = found
+        self._discovery_scope = groups
+        self._indexes = {side: _Index.of(result) for side, result in found.items()}
+        self._last_discovery = now
+        self._rediscover_due = None
+        self._apis.forget_served(
+            lambda side, group, version, kind: (group, version, kind) in self._indexes[side].by_kind
+        )
+        for side, watch in self._api_watches.items():
+            watch.ensure(found[side])
+        self._ensure_config_informers()
+        self._ensure_upstream_namespace_watch()
+        if self._janitor_done:
+            # A resource that appeared since (a CRD, an APIService back, a group now covered)
+            # may hold copies of ours from before: the janitor looks at those only.
+            self._janitor(
+                {
+                    side: [i for i in result.resources if i.gvr not in before.get(side, {})]
+                    for side, result in found.items()
+                }
+            )
+        missing = set().union(
+            *(watch.missing_apis(found[side], groups) for side, watch in self._api_watches.items())
+        )
+        if not missing:
+            self._pending_retries = 0
+        elif self._pending_retries < apiwatch.PENDING_MAX_RETRIES:
+            self._pending_retries += 1
+            self._rediscover_due = now + apiwatch.PENDING_RETRY_SECONDS
+        elif self._pending_retries == apiwatch.PENDING_MAX_RETRIES:
+            self._pending_retries += 1
+            log.warning("established CRDs not in discovery (until the next sweep): %s", missing)
 
     def _ensure_config_informers(self) -> None:
         served = self._discovery[Side.UPSTREAM].by_gvr()
@@ -661,7 +751,6 @@ class Syncer:
             )
         flow = self.flows[direction]
         queue = self._queue_for(direction)
-        is_crd = info.gvr.resource == "customresourcedefinitions"
 
         def on_source(event: Event) -> None:
             if event.type is EventType.BOOKMARK:
@@ -672,8 +761,6 @@ class Syncer:
             )
             if routing.needs_reconcile(direction, event):
                 queue.add(event.key)
-            if is_crd and event.type in (EventType.ADDED, EventType.DELETED):
-                self.request_rediscovery()
 
         informer.add_handler(on_source)
         informer.start()
@@ -716,6 +803,7 @@ class Syncer:
         status_on = routing.copies_return_status(
             direction, info, enabled=self.settings.status_return
         )
+        collects_namespaces = direction is Direction.DOWN and info.namespaced
 
         def on_target(event: Event) -> None:
             if event.type is EventType.BOOKMARK or event.obj is None:
@@ -730,16 +818,19 @@ class Syncer:
                 queue.add(key)
             if status_on and routing.target_needs_status_return(event):
                 self.queues["status"].add_after(key, settle)
+            if collects_namespaces and event.type is EventType.DELETED:
+                self._collect_namespaces = True  # its namespace may be empty now
 
         informer.add_handler(on_target)
         informer.start()
         return informer
 
-    def _janitor(self) -> None:
+    def _janitor(self, candidates: dict[Side, Iterable[ResourceInfo]]) -> None:
         """Watch owned copies of resources no longer selected (deselected while we were down).
 
-        Their informers' first list queues every copy; the reconcile finds no selected source
-        and deletes them.
+        ``candidates`` are the resources of each side to look at: everything served at the
+        start, later what appeared since the previous discovery. Their informers' first list
+        queues every copy; the reconcile finds no selected source and deletes them.
         """
         index = self.namespace_mapper.reverse_index
         if index is not None:
@@ -756,7 +847,7 @@ class Syncer:
                 # By group and resource: another version of a watched resource lists the same
                 # objects (CRDs at v1 and v1beta1), and a second informer would double them.
                 watched = {gvr.group_resource for (d, gvr) in self._targets if d is direction}
-            for info in self._discovery[side].resources:
+            for info in candidates.get(side, ()):
                 if info.gvr.group_resource in watched or not (info.listable and info.watchable):
                     continue
                 if info.gvr == SYNCER_CONFIGS or info.gvr == EDGE_SYNC_CONFIGS:
@@ -780,6 +871,7 @@ class Syncer:
         try:
             owned, _ = self.downstream.list(NAMESPACE_GVR, label_selector=self._owner_selector())
         except errors.ApiError:
+            self._collect_namespaces = True  # look again at the next heartbeat
             return
         implicit = [
             name_of(ns)
@@ -797,14 +889,18 @@ class Syncer:
                 if direction is Direction.DOWN
                 for key in list(informer.store)
             }
+        implicit = [ns for ns in implicit if ns not in occupied]
         down = self._discovery.get(Side.DOWNSTREAM)
-        if down is None:
+        if down is None or not implicit:
             return
+        if self._discovery_scope is not None:
+            # Emptiness means empty of everything, not only of the groups the syncer uses.
+            down = discovery.discover(self.downstream)
         namespaced = [
             i for i in down.resources if i.namespaced and i.listable and i.gvr.resource != "events"
         ]
         for namespace in implicit:
-            if namespace in occupied or self._has_objects(namespace, namespaced):
+            if self._has_objects(namespace, namespaced):
                 continue
             log.info("deleting namespace %s: created by syncpipe and now empty", namespace)
             try:
@@ -836,7 +932,12 @@ class Syncer:
             for name, q in self.queues.items()
             if name != "status"
         )
-        return not busy and all(i.has_synced() for i in self._all_informers())
+        # The API watches do not count: a syncer not allowed to read CRDs or APIServices (RBAC
+        # of an older syncer-gen) still syncs, and follows new APIs by its safety sweep.
+        watching_apis = {id(i) for w in self._api_watches.values() for i in w.informers.values()}
+        return not busy and all(
+            i.has_synced() for i in self._all_informers() if id(i) not in watching_apis
+        )
 
     def _update_readiness(self) -> None:
         if self.ready.is_set():

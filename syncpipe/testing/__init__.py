@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["WaitTimeout", "wait_for"]
+from syncpipe.model.resources import CRD_GVR
+
+__all__ = ["WaitTimeout", "wait_established", "wait_for"]
 
 T = TypeVar("T")
 
@@ -58,3 +60,14 @@ def wait_for(
     if last_error is not None:
         detail += f"; last error {type(last_error).__name__}: {last_error}"
     raise WaitTimeout(f"{text or 'condition not met'} (waited {timeout:g}s; {detail})")
+
+
+def wait_established(rest: Any, name: str, *, timeout: float = 30.0) -> None:
+    """Wait until the CRD ``name`` is ``Established`` on ``rest``'s server (a ``RestClient``)."""
+
+    def established() -> bool:
+        obj = rest.get_or_none(CRD_GVR, "", name) or {}
+        conditions = (obj.get("status") or {}).get("conditions") or ()
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+    wait_for(established, timeout=timeout, message=f"CRD {name} not established")

@@ -31,3 +31,47 @@ def deployment(ns: str, name: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def crd(group: str, plural: str, kind: str, *, namespaced: bool, status: bool) -> dict[str, Any]:
+    """A CRD ``plural.group`` serving ``v1alpha1`` (with a ``/status`` subresource if asked)."""
+    version: dict[str, Any] = {
+        "name": "v1alpha1",
+        "served": True,
+        "storage": True,
+        "schema": {
+            "openAPIV3Schema": {
+                "type": "object",
+                "properties": {
+                    "spec": {"type": "object", "properties": {"foo": {"type": "string"}}},
+                    "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                },
+            }
+        },
+    }
+    if status:
+        version["subresources"] = {"status": {}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "names": {
+                "plural": plural,
+                "kind": kind,
+                "singular": kind.lower(),
+                "listKind": f"{kind}List",
+            },
+            "scope": "Namespaced" if namespaced else "Cluster",
+            "versions": [version],
+        },
+    }
+
+
+def cr(group: str, kind: str, name: str, namespace: str = "", **extra: Any) -> dict[str, Any]:
+    """An object of a CRD made by ``crd``; ``extra`` adds top-level fields (spec...)."""
+    meta: dict[str, Any] = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    return {"apiVersion": f"{group}/v1alpha1", "kind": kind, "metadata": meta, **extra}

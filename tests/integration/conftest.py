@@ -62,8 +62,9 @@ def syncer_crds(up_rest: RestClient) -> None:
 
 @pytest.fixture
 def make_syncer(upstream, downstream, up_rest: RestClient) -> Iterator[Callable[..., Syncer]]:
-    """Builds (does not start) in-process syncers between the test control planes: discovery
-    every 2 s, heartbeat every 1 s, ``settings`` on top. Starting and stopping them is the
+    """Builds (does not start) in-process syncers between the test control planes: heartbeat
+    every 1 s, ``settings`` on top; discovery keeps its default (a sweep every 10 minutes), so
+    every test proves that new APIs are followed by events. Starting and stopping them is the
     test's; after it every SyncerConfig and EdgeSyncConfig upstream is removed, since all of
     them are merged and one left behind would select objects for the next test's syncer."""
 
@@ -71,7 +72,7 @@ def make_syncer(upstream, downstream, up_rest: RestClient) -> Iterator[Callable[
         return wiring.build_syncer(
             settings=Settings(
                 syncer_name=name,
-                **{"discovery_interval": 2.0, "heartbeat_interval": 1.0, **settings},
+                **{"heartbeat_interval": 1.0, **settings},
             ),
             upstream_kubeconfig=str(upstream.admin_kubeconfig),
             downstream_kubeconfig=str(downstream.admin_kubeconfig),

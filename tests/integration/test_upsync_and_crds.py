@@ -10,63 +10,13 @@ import pytest
 
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
-from syncpipe.testing import wait_for
+from syncpipe.testing import wait_established, wait_for
+from syncpipe.testing.manifests import cr, crd
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.usefixtures("syncer_crds")]
 
 CRDS = GroupVersionResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
 NS = GroupVersionResource("", "v1", "namespaces")
-
-
-def crd(group: str, plural: str, kind: str, *, namespaced: bool, status: bool) -> dict[str, Any]:
-    version: dict[str, Any] = {
-        "name": "v1alpha1",
-        "served": True,
-        "storage": True,
-        "schema": {
-            "openAPIV3Schema": {
-                "type": "object",
-                "properties": {
-                    "spec": {"type": "object", "properties": {"foo": {"type": "string"}}},
-                    "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                },
-            }
-        },
-    }
-    if status:
-        version["subresources"] = {"status": {}}
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{group}"},
-        "spec": {
-            "group": group,
-            "names": {
-                "plural": plural,
-                "kind": kind,
-                "singular": kind.lower(),
-                "listKind": f"{kind}List",
-            },
-            "scope": "Namespaced" if namespaced else "Cluster",
-            "versions": [version],
-        },
-    }
-
-
-def cr(group: str, kind: str, name: str, namespace: str = "", **extra: Any) -> dict[str, Any]:
-    meta: dict[str, Any] = {"name": name}
-    if namespace:
-        meta["namespace"] = namespace
-    return {"apiVersion": f"{group}/v1alpha1", "kind": kind, "metadata": meta, **extra}
-
-
-def wait_established(rest, name: str) -> None:
-    def ok() -> bool:
-        obj = rest.get_or_none(CRDS, "", name) or {}
-        conds = (obj.get("status") or {}).get("conditions") or ()
-        return any(c["type"] == "Established" and c["status"] == "True" for c in conds)
-
-    wait_for(ok, timeout=30, message=f"CRD {name} not established")
 
 
 @pytest.fixture

@@ -247,6 +247,20 @@ def test_downstream_rules_write_downsynced_and_read_upsynced_resources():
     assert not allowed(rules, "patch", "apps", "deployments/status")
 
 
+def test_both_sides_may_follow_crds_and_apiservices_without_writing_them():
+    for rules in (
+        rbac.upstream_rules(needs(WORKLOAD), served=SERVED),
+        rbac.downstream_rules(needs(WORKLOAD)),
+    ):
+        for group, plural in (
+            ("apiextensions.k8s.io", "customresourcedefinitions"),
+            ("apiregistration.k8s.io", "apiservices"),
+        ):
+            assert allowed(rules, "watch", group, plural)
+            assert allowed(rules, "list", group, plural)
+            assert not allowed(rules, "update", group, plural)
+
+
 def test_downstream_admin_is_everything():
     rules = rbac.downstream_rules(needs(WORKLOAD), admin=True)
     assert allowed(rules, "delete", "", "secrets")

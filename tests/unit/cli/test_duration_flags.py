@@ -17,6 +17,7 @@ TIME_FLAGS = [
     (["run"], "--resync-period"),
     (["run"], "--status-settle"),
     (["run"], "--poll-interval"),
+    (["run"], "--discovery-interval"),
     (["record"], "--duration"),
     (["replay", "{snapshot}"], "--status-settle"),
     (["plan"], "--status-settle"),
