@@ -66,7 +66,7 @@ def pipeline_options(fn: F) -> F:
             default=0.5,
             show_default=True,
             type=float,
-            help="As `syncpipe run --status-settle`: the window that coalesces status changes.",
+            help="As `syncpipe run --status-settle`: the window that folds status changes.",
         ),
         click.option(
             "-o",

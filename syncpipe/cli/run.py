@@ -80,7 +80,8 @@ def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     default=0.5,
     show_default=True,
     type=float,
-    help="Seconds a status change waits for later ones before it is returned upstream.",
+    help="Seconds after a status write during which later changes are folded into one write "
+    "(the first change of a quiet object is returned at once).",
 )
 @click.option(
     "--namespace-mapping",

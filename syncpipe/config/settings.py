@@ -21,7 +21,8 @@ class Settings:
     write_concurrency: int = attrs.field(default=8, validator=attrs.validators.ge(1))
     # Status return on by default (KubeStellar's "reported state").
     status_return: bool = True
-    # A burst of status changes within this window costs one upstream write.
+    # Status changes within this window after a status write cost one more upstream write, at
+    # its end; the first change of a quiet object is returned at once (runtime.statuspacing).
     status_settle_seconds: float = 0.5
     # The safety sweep of upstream/downstream discovery. New and removed APIs are followed by
     # CRD and APIService events at once (``runtime.apiwatch``); the sweep only catches what

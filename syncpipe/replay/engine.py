@@ -11,10 +11,11 @@ three-way diff and planner are the live ones; only the shell around them is diff
   are reconciled, in sorted order, downsync then upsync then status, until no queue holds a
   key (quiescence);
 * **virtual time**: the clock is the snapshot's ``t``. Work the live syncer delays (status
-  return's settle window, "retry in 1 s" while a CRD is not served yet, backoff after an
-  error) is due at a virtual time and runs when the replay reaches it, before the records
-  of that time are applied. After the last record, delayed work still runs, each key at most
-  ``RETRIES_AFTER_END`` more times; what is still failing then is reported as pending;
+  return's trailing edge within its settle window, see ``runtime.statuspacing``; "retry in
+  1 s" while a CRD is not served yet; backoff after an error) is due at a virtual time and
+  runs when the replay reaches it, before the records of that time are applied. After the
+  last record, delayed work still runs, each key at most ``RETRIES_AFTER_END`` more times;
+  what is still failing then is reported as pending;
 * **writes go to the memory store** of the target side through a ``PlanRecorder`` writer,
   which records each successful write as a ``PlannedWrite``: the plan. The memory store
   tells the owned-copy informers about the write, as a watch would, so the flows see their
@@ -71,6 +72,7 @@ from syncpipe.runtime.flow import (
     StatusReturn,
 )
 from syncpipe.runtime.safety import DeletionGuard
+from syncpipe.runtime.statuspacing import StatusPacer
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,9 @@ class ReplayEngine:
         self.header = header
         self.settings = settings
         self.scheduler = Scheduler(QUEUES)
+        self.status_pacer = StatusPacer(
+            window=settings.status_settle_seconds, clock=lambda: self.now
+        )
         self._pace = pace
         start = _epoch(header.recorded_at)
         self.apis = {side: self._memory_api(side, start) for side in Side}
@@ -607,7 +612,7 @@ class ReplayEngine:
         )
         flow = self.flows[direction]
         queue = "downsync" if direction is Direction.DOWN else "upsync"
-        settle = self.settings.status_settle_seconds
+        pacer = self.status_pacer
         status_on = routing.copies_return_status(
             direction, info, enabled=self.settings.status_return
         )
@@ -624,7 +629,11 @@ class ReplayEngine:
             if not echo and routing.needs_reconcile(direction, event):
                 self.scheduler.add(queue, key)
             if status_on and routing.target_needs_status_return(event):
-                self.scheduler.add_after("status", key, settle)
+                delay = pacer.delay(key)
+                if delay > 0:
+                    self.scheduler.add_after("status", key, delay)
+                else:  # the leading edge: now, as live
+                    self.scheduler.add("status", key)
 
         informer.add_handler(on_target)
         self._targets[(direction, info.gvr)] = informer

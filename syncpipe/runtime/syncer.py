@@ -44,6 +44,7 @@ from syncpipe.runtime.events import EventRecorder
 from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
+from syncpipe.runtime.statuspacing import StatusPacer
 from syncpipe.runtime.workqueue import WorkQueue
 from syncpipe.source.informer import EventSource, Informer
 from syncpipe.source.polling import PollingSource
@@ -217,6 +218,7 @@ class Syncer:
             for name in ("downsync", "upsync", "status")
         }
         self.status_hold = StatusHold(backlog=lambda: len(self.queues["downsync"]))
+        self.status_pacer = StatusPacer(window=settings.status_settle_seconds, clock=time.monotonic)
         self.controllers = {
             "downsync": Controller(
                 name="downsync",
@@ -717,7 +719,7 @@ class Syncer:
         )
         flow = self.flows[direction]
         queue = self._queue_for(direction)
-        settle = self.settings.status_settle_seconds
+        pacer = self.status_pacer
         status_on = routing.copies_return_status(
             direction, info, enabled=self.settings.status_return
         )
@@ -735,7 +737,7 @@ class Syncer:
             if not echo and routing.needs_reconcile(direction, event):
                 queue.add(key)
             if status_on and routing.target_needs_status_return(event):
-                self.queues["status"].add_after(key, settle)
+                self.queues["status"].add_after(key, pacer.delay(key))
             if collects_namespaces and event.type is EventType.DELETED:
                 self._collect_namespaces = True  # its namespace may be empty now
 
