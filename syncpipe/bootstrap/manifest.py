@@ -81,6 +81,7 @@ class EdgeManifest:
     replicas: int = attrs.field(default=1, validator=attrs.validators.ge(0))
     leader_election: bool = False
     namespace_mapping: str = ""  # passed to ``syncpipe run`` when set
+    syncer_config_selector: str = ""  # passed to ``syncpipe run`` when set
     image_pull_policy: str = "IfNotPresent"
 
     def __attrs_post_init__(self) -> None:
@@ -120,6 +121,8 @@ def syncer_args(spec: EdgeManifest) -> list[str]:
     ]
     if spec.namespace_mapping:
         args += ["--namespace-mapping", spec.namespace_mapping]
+    if spec.syncer_config_selector:
+        args += ["--syncer-config-selector", spec.syncer_config_selector]
     if spec.leader_election:
         args.append("--leader-elect")  # the Lease's namespace: $POD_NAMESPACE
     return args

@@ -14,6 +14,27 @@ import click
 from syncpipe.cli import logs
 
 
+def _config_selector(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """Check ``--syncer-config-selector`` at start; the API server gets it written back."""
+    from syncpipe import errors
+    from syncpipe.config import labelselector
+
+    try:
+        return str(labelselector.parse(value))
+    except errors.ConfigError as exc:
+        raise click.BadParameter("; ".join(message for _, message in exc.problems)) from None
+
+
+syncer_config_selector_option = click.option(
+    "--syncer-config-selector",
+    default="",
+    metavar="LABELS",
+    callback=_config_selector,
+    help="Merge only the SyncerConfigs and EdgeSyncConfigs with these labels (kubectl's "
+    "label-selector syntax, e.g. 'edge=edge1' or 'fleet in (a,b)'); default: all.",
+)
+
+
 def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     settings: dict[str, dict[str, Any]] = {}
     for value in values:
@@ -47,6 +68,7 @@ def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     show_default=True,
     help="Names this syncer in ownership marks.",
 )
+@syncer_config_selector_option
 @click.option(
     "--resync-period",
     default=300.0,
@@ -142,6 +164,7 @@ def command(
     downstream_kubeconfig: str | None,
     downstream_context: str | None,
     syncer_name: str,
+    syncer_config_selector: str,
     resync_period: float,
     discovery_interval: float,
     write_concurrency: int,
@@ -169,6 +192,7 @@ def command(
         raise click.UsageError("--upstream-kubeconfig is required")
     settings = Settings(
         syncer_name=syncer_name,
+        syncer_config_selector=syncer_config_selector,
         resync_period=resync_period,
         discovery_interval=discovery_interval,
         write_concurrency=write_concurrency,

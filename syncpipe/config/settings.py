@@ -42,6 +42,9 @@ class Settings:
     max_inferred_delete_fraction: float = 0.2
     min_inferred_deletes_held: int = 5
     confirm_held_deletions: bool = False
+    # Which SyncerConfigs/EdgeSyncConfigs this syncer merges: a label selector in kubectl's
+    # syntax (checked by ``config.labelselector``), "" for all of them as in the original.
+    syncer_config_selector: str = ""
     # Plugins
     plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     disabled_plugins: tuple[str, ...] = ()

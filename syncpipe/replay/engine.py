@@ -47,7 +47,7 @@ import pluggy
 
 from syncpipe import builtin, errors
 from syncpipe.builtin import namespaces, ownership
-from syncpipe.config import syncerconfig
+from syncpipe.config import labelselector, syncerconfig
 from syncpipe.config.selection import Selection
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
@@ -140,6 +140,8 @@ class ReplayEngine:
         self.header = header
         self.settings = settings
         self.scheduler = Scheduler(QUEUES)
+        # As the live syncer's list and watch of the configs (the API server filters there).
+        self._config_selector = labelselector.parse(settings.syncer_config_selector)
         self.status_pacer = StatusPacer(
             window=settings.status_settle_seconds, clock=lambda: self.now
         )
@@ -407,15 +409,17 @@ class ReplayEngine:
             self._apply_selection()
 
     def _configs(self) -> list[RawObject]:
+        """The configs the syncer merges: given, or upstream; those its selector picks."""
         if self._static_configs is not None:
-            return self._static_configs
-        up = self.apis[Side.UPSTREAM]
-        found: list[RawObject] = []
-        for group, resource in sorted(CONFIG_RESOURCES):
-            info = up.served.by_group_resource(group, resource)
-            if info is not None:
-                found.extend(up.objects(info.gvr))
-        return found
+            found = self._static_configs
+        else:
+            up = self.apis[Side.UPSTREAM]
+            found = []
+            for group, resource in sorted(CONFIG_RESOURCES):
+                info = up.served.by_group_resource(group, resource)
+                if info is not None:
+                    found.extend(up.objects(info.gvr))
+        return [obj for obj in found if self._config_selector.matches(labels_of(obj))]
 
     def _selection(self) -> Selection:
         parsed: list[syncerconfig.AnyConfig] = []

@@ -38,7 +38,7 @@ from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import annotations_of, name_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.runtime import apiwatch, metrics, ratelimit, routing
+from syncpipe.runtime import apiwatch, configstatus, metrics, ratelimit, routing
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
 from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION, Flow, SourceState, StatusReturn
@@ -79,10 +79,6 @@ def reconcile_workers_beyond_writes(settings: Settings) -> int:
     flight): they reconcile while the others wait for their writes, so that
     ``write_concurrency`` writes stay under way during an initial sync instead of fewer."""
     return max(2, settings.write_concurrency // 2)
-
-
-def _now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @attrs.frozen
@@ -542,7 +538,11 @@ class Syncer:
                 informer = Informer(
                     gvr=gvr,
                     side=Side.UPSTREAM,
-                    lister_watcher=CollectionListerWatcher(self.upstream, gvr),
+                    # The server filters by --syncer-config-selector: a config relabelled out
+                    # of it is a DELETED event, one relabelled into it an ADDED one.
+                    lister_watcher=CollectionListerWatcher(
+                        self.upstream, gvr, label_selector=self.settings.syncer_config_selector
+                    ),
                     name=f"upstream:{gvr.resource}",
                 )
                 informer.add_handler(lambda _event: self._wake.set())
@@ -953,17 +953,18 @@ class Syncer:
         informer = self._config_informers.get(SYNCER_CONFIGS)
         if informer is None:
             return
-        stamp = _now_rfc3339()
+        now = datetime.datetime.now(datetime.UTC)
+        # Another syncer's entry counts as alive for three of its heartbeats, or ours.
+        stale_after = max(configstatus.STALE_AFTER_SECONDS, 3 * self.settings.heartbeat_interval)
         for obj in informer.store.list():
             name = name_of(obj)
-            old = {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or ()}
-            conditions = []
-            for condition in self._conditions_for(name):
-                prev = old.get(condition["type"]) or {}
-                same = all(prev.get(k) == condition[k] for k in ("status", "reason", "message"))
-                since = prev.get("lastTransitionTime", stamp) if same else stamp
-                conditions.append({**condition, "lastTransitionTime": since})
-            patch = {"status": {"lastSyncerHeartbeatTime": stamp, "conditions": conditions}}
+            patch = configstatus.heartbeat_patch(
+                syncer_name=self.settings.syncer_name,
+                conditions=self._conditions_for(name),
+                status=obj.get("status") or {},
+                now=now,
+                stale_after=stale_after,
+            )
             try:
                 self.upstream.merge_patch(SYNCER_CONFIGS, "", name, patch, subresource="status")
             except errors.ApiError as exc:

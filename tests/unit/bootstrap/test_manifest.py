@@ -172,6 +172,12 @@ def test_without_namespace_mapping_the_flag_is_not_passed():
     assert "--namespace-mapping" not in manifest.syncer_args(spec())
 
 
+def test_the_config_selector_is_passed_on_only_when_given():
+    assert "--syncer-config-selector" not in manifest.syncer_args(spec())
+    args = manifest.syncer_args(spec(syncer_config_selector="edge=edge1"))
+    assert args[-2:] == ["--syncer-config-selector", "edge=edge1"]
+
+
 def test_kinds_follow_the_apply_order():
     assert tuple(k for k in manifest.KIND_ORDER if not k.startswith("Role")) == (
         "Namespace",

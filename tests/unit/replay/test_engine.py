@@ -154,6 +154,21 @@ def test_a_quiet_objects_status_change_is_returned_at_once_and_later_ones_folded
     assert result.summary()["status_writes"] == 3
 
 
+def test_the_config_selector_picks_the_configs_the_replay_merges_as_live():
+    def labelled(name: str, ns: str, edge: str) -> dict[str, Any]:
+        config = syncer_config(name, [ns], [("", "v1", "configmaps")])
+        return {**config, "metadata": {"name": name, "labels": {"edge": edge}}}
+
+    records = initial(
+        *listed(UP, NS, namespace("shop"), namespace("other")),
+        *listed(UP, CM, configmap("shop", "a", {}), configmap("other", "b", {})),
+    )
+    configs = (labelled("one", "shop", "one"), labelled("two", "other", "two"))
+    _, result = replay(header(configs=configs), records, syncer_config_selector="edge=one")
+    creates = {str(w.action.key) for w in result.writes if isinstance(w.action, Create)}
+    assert creates == {"namespaces:shop", "configmaps:shop/a"}
+
+
 def test_a_namesake_syncpipe_did_not_create_is_rejected_not_overwritten():
     theirs = configmap("shop", "settings", {"a": "mine"})
     records = initial(
