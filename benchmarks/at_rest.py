@@ -8,7 +8,8 @@ every request the syncer makes — discovery, lists, watches, heartbeats, Events
 the API server that served it, not by the syncer's own bookkeeping. Requests are told apart
 by their user agent (the syncer's ``syncpipe/<version>``) and their time (the benchmark's own
 client makes none inside the window); a request is counted once, at the time it was received,
-however many stages the audit log records for it (a watch has two).
+however many stages the audit log records for it (a watch has two, both written when it
+ends: so the log is read after the syncer stopped).
 
 The scenario is the issue's: one SyncerConfig selecting 4 namespaces x 4 resources
 (ConfigMaps, Secrets, Services, Deployments, two objects each), a syncer started with the
@@ -267,20 +268,14 @@ def main() -> None:
                 time.sleep(args.window)
                 until = time.time()
                 clients = {"upstream": syncer.upstream, "downstream": syncer.downstream}
-                for side, rest in clients.items():
-                    counts = count_requests(logs[side], since=since, until=until)
-                    results[side] = {
-                        "per_minute": per_minute(counts, until - since),
-                        "total_per_minute": round(sum(counts.values()) * 60.0 / (until - since), 2),
-                        "syncer_counted_per_minute": per_minute(
-                            {
-                                verb: n - own[side].get(verb, 0)
-                                for verb, n in rest.requests_by_verb.items()
-                                if n - own[side].get(verb, 0)
-                            },
-                            until - since,
-                        ),
+                counted = {
+                    side: {
+                        verb: n - own[side].get(verb, 0)
+                        for verb, n in rest.requests_by_verb.items()
+                        if n - own[side].get(verb, 0)
                     }
+                    for side, rest in clients.items()
+                }
                 # CRDs created while the syncer runs, and one object of each.
                 for label, kind, sides in (
                     ("synced", SYNCED_KIND, (up,)),
@@ -297,6 +292,14 @@ def main() -> None:
                     }
             finally:
                 syncer.stop(timeout=10)
+            # Counted once the syncer stopped: the API server logs a watch only when it ends.
+            for side in ("upstream", "downstream"):
+                counts = count_requests(logs[side], since=since, until=until)
+                results[side] = {
+                    "per_minute": per_minute(counts, until - since),
+                    "total_per_minute": round(sum(counts.values()) * 60.0 / (until - since), 2),
+                    "syncer_counted_per_minute": per_minute(counted[side], until - since),
+                }
         finally:
             planes.stop()
     print(f"at rest over {args.window:.0f} s, requests per minute by verb (audit log):")

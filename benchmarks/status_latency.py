@@ -4,10 +4,19 @@ Run: ``.venv/bin/python benchmarks/status_latency.py [--updates 30] [--settle 50
 Prints a table (and ``--json FILE``); no assertions.
 
 For each settle window: a CRD with a ``/status`` subresource is downsynced with one custom
-resource; then, one at a time, a status is written downstream through ``/status`` and timed
-until an upstream watch shows it. The floor is the same write made directly upstream, timed
-until the same watch shows it (one write + one notification). The syncer's path is longer by
-design: downstream watch → settle window → upstream patch → upstream watch.
+resource; then, one at a time and a settle window apart (each change of a quiet object), a
+status is written downstream through ``/status`` and timed until an upstream watch shows it.
+The floor is the same write made directly upstream, timed until the same watch shows it (one
+write + one notification); the syncer's path holds two such hops (the change downstream and
+its watch, then the syncer's write upstream and its watch), so the ratio to both hops, the
+downstream one measured the same way on an object the syncer does not select, is reported
+too. The syncer's path is longer by design: downstream watch →
+upstream patch → upstream watch (a change within the settle window of the previous one
+waits for the window's end).
+
+Then a burst: ``--burst`` status changes written downstream within one second, evenly
+spaced; once the last one is upstream and a settle window passed, the upstream watch's
+events of the burst are the status writes it cost.
 """
 
 from __future__ import annotations
@@ -71,6 +80,7 @@ class StatusWatch:
 
     def __init__(self, rest: RestClient) -> None:
         self.seen: dict[str, float] = {}
+        self.events: list[str] = []
         self._cond = threading.Condition()
         _, rv = rest.list(WIDGETS)
         self._stream = rest.watch(WIDGETS, resource_version=rv, timeout_seconds=600)
@@ -80,6 +90,7 @@ class StatusWatch:
         for _type, obj in self._stream:
             seq = str((obj.get("status") or {}).get("seq", ""))
             with self._cond:
+                self.events.append(seq)
                 self.seen.setdefault(seq, time.monotonic())
                 self._cond.notify_all()
 
@@ -92,11 +103,23 @@ class StatusWatch:
         self._stream.close()
 
 
-def write_status(rest: RestClient, seq: str) -> float:
-    obj = rest.get(WIDGETS, "", "w")
+def write_status(rest: RestClient, seq: str, name: str = "w") -> float:
+    obj = rest.get(WIDGETS, "", name)
     started = time.monotonic()
-    rest.replace(WIDGETS, "", "w", {**obj, "status": {"seq": seq}}, subresource="status")
+    rest.replace(WIDGETS, "", name, {**obj, "status": {"seq": seq}}, subresource="status")
     return started
+
+
+def hop_samples(
+    rest: RestClient, watch: StatusWatch, prefix: str, count: int, name: str
+) -> list[float]:
+    """Milliseconds from each status write on ``rest`` until ``watch`` shows it."""
+    samples = []
+    for i in range(count):
+        seq = f"{prefix}-{i}"
+        started = write_status(rest, seq, name)
+        samples.append((watch.wait_for(seq) - started) * 1000)
+    return samples
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -115,6 +138,7 @@ def main() -> None:
         default=[0.5, 0.05],
         help="status settle windows to measure, e.g. 500ms 50ms (default 500ms 50ms)",
     )
+    parser.add_argument("--burst", type=int, default=20, help="status changes in one second")
     parser.add_argument("--json", type=pathlib.Path)
     args = parser.parse_args()
     results: dict[str, Any] = {}
@@ -183,11 +207,7 @@ def main() -> None:
                 },
             )
             watch = StatusWatch(up)
-            floor = []
-            for i in range(args.updates):
-                seq = f"floor-{i}"
-                started = write_status(up, seq)
-                floor.append((watch.wait_for(seq) - started) * 1000)
+            floor = hop_samples(up, watch, "floor", args.updates, "w")
             results["floor_ms"] = {"p50": statistics.median(floor), "p99": percentile(floor, 0.99)}
             for settle in args.settle:
                 syncer = wiring.build_syncer(
@@ -199,11 +219,30 @@ def main() -> None:
                 try:
                     wait(lambda: down.get_or_none(WIDGETS, "", "w"))
                     wait(syncer.ready.is_set)
+                    if "downstream_hop_ms" not in results:
+                        # The other half of the syncer's path: a write downstream until a
+                        # downstream watch shows it (an object the syncer does not select).
+                        body = {"apiVersion": f"{GROUP}/v1", "kind": "Widget"}
+                        down.create(WIDGETS, "", {**body, "metadata": {"name": "floor"}})
+                        down_watch = StatusWatch(down)
+                        hops = hop_samples(down, down_watch, "hop", args.updates, "floor")
+                        down_watch.close()
+                        results["downstream_hop_ms"] = {"p50": statistics.median(hops)}
                     samples = []
                     for i in range(args.updates):
+                        time.sleep(settle)  # quiet: each change is a quiet object's first
                         seq = f"s{settle}-{i}"
                         started = write_status(down, seq)
                         samples.append((watch.wait_for(seq) - started) * 1000)
+                    time.sleep(settle)
+                    burst = [f"b{settle}-{i}" for i in range(args.burst)]
+                    began = time.monotonic()
+                    for i, seq in enumerate(burst):
+                        time.sleep(max(0.0, began + i / args.burst - time.monotonic()))
+                        write_status(down, seq)
+                    watch.wait_for(burst[-1])
+                    time.sleep(settle * 2)  # any write still to come
+                    burst_writes = sum(1 for seq in list(watch.events) if seq in burst)
                 finally:
                     syncer.stop(timeout=10)
                     down.delete(WIDGETS, "", "w")
@@ -213,7 +252,11 @@ def main() -> None:
                     "p50_ms": p50,
                     "p99_ms": p99,
                     "ratio_p50": p50 / results["floor_ms"]["p50"],
+                    "ratio_p50_to_both_hops": p50
+                    / (results["floor_ms"]["p50"] + results["downstream_hop_ms"]["p50"]),
                     "p50_minus_settle_ms": p50 - settle * 1000,
+                    "burst_changes": args.burst,
+                    "burst_upstream_writes": burst_writes,
                 }
             watch.close()
         finally:
@@ -221,14 +264,17 @@ def main() -> None:
     floor_ms = results["floor_ms"]
     print(
         f"floor (write upstream, upstream watch): p50 {floor_ms['p50']:.1f} ms, "
-        f"p99 {floor_ms['p99']:.1f} ms"
+        f"p99 {floor_ms['p99']:.1f} ms; the same downstream: p50 "
+        f"{results['downstream_hop_ms']['p50']:.1f} ms"
     )
     for settle in args.settle:
         r = results[f"settle_{settle}"]
         print(
             f"status return, settle {format_duration(settle)}: p50 {r['p50_ms']:.1f} ms, "
             f"p99 {r['p99_ms']:.1f} ms, ratio p50 {r['ratio_p50']:.1f} "
-            f"(p50 minus settle {r['p50_minus_settle_ms']:.1f} ms)"
+            f"(to both hops {r['ratio_p50_to_both_hops']:.2f}) "
+            f"(p50 minus settle {r['p50_minus_settle_ms']:.1f} ms); "
+            f"{r['burst_changes']} changes in 1 s: {r['burst_upstream_writes']} upstream writes"
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -50,6 +50,8 @@ class Options:
     downstream_namespace: str = ""
     upstream_server: str = ""  # overrides the kubeconfig's server URL in the manifest
     namespace_mapping: str = ""
+    # Passed to ``syncpipe run``; the rules are derived from the configs it picks only.
+    syncer_config_selector: str = ""
     upsync_resources: tuple[rbac.GroupResource, ...] = attrs.field(default=(), converter=_resources)
     read_all: bool = False
     downstream_admin: bool = False
@@ -94,12 +96,15 @@ def endpoint_of(rest: RestClient, server_override: str = "") -> UpstreamEndpoint
     )
 
 
-def current_selection(rest: RestClient, report: Callable[[str], None]) -> Selection:
-    """The merged selection of every config upstream now; malformed ones are skipped, loudly."""
+def current_selection(
+    rest: RestClient, report: Callable[[str], None], *, label_selector: str = ""
+) -> Selection:
+    """The merged selection of every config upstream now (those ``label_selector`` picks);
+    malformed ones are skipped, loudly."""
     parsed: list[syncerconfig.AnyConfig] = []
     for gvr in CONFIG_RESOURCES:
         try:
-            items, _ = rest.list(gvr)
+            items, _ = rest.list(gvr, label_selector=label_selector)
         except errors.ApiNotFound:
             continue  # EdgeSyncConfig is optional
         for item in items:
@@ -142,7 +147,7 @@ def generate(
         _say(report, outcome, f'CRD "{name}"')
     outcome = upstream.ensure_default_edge_sync_config(rest, options.name)
     _say(report, outcome, f'EdgeSyncConfig "{options.name}" (empty: selects nothing)')
-    selection = current_selection(rest, report)
+    selection = current_selection(rest, report, label_selector=options.syncer_config_selector)
     served = discovery.discover(rest).resources
     needs = rbac.needs_of(
         selection,
@@ -217,6 +222,7 @@ def generate(
         leader_election=options.leader_election,
         namespace_mapping=options.namespace_mapping,
         max_namespaced_watches=options.max_namespaced_watches,
+        syncer_config_selector=options.syncer_config_selector,
     )
     return Result(
         identity=identity,

@@ -84,6 +84,7 @@ class EdgeManifest:
     namespace_mapping: str = ""  # passed to ``syncpipe run`` when set
     # Passed to ``syncpipe run`` when not its default: the upstream Roles assume it.
     max_namespaced_watches: int = DEFAULT_MAX_NAMESPACED_WATCHES
+    syncer_config_selector: str = ""  # passed to ``syncpipe run`` when set
     image_pull_policy: str = "IfNotPresent"
 
     def __attrs_post_init__(self) -> None:
@@ -125,6 +126,8 @@ def syncer_args(spec: EdgeManifest) -> list[str]:
         args += ["--namespace-mapping", spec.namespace_mapping]
     if spec.max_namespaced_watches != DEFAULT_MAX_NAMESPACED_WATCHES:
         args += ["--max-namespaced-watches", str(spec.max_namespaced_watches)]
+    if spec.syncer_config_selector:
+        args += ["--syncer-config-selector", spec.syncer_config_selector]
     if spec.leader_election:
         args.append("--leader-elect")  # the Lease's namespace: $POD_NAMESPACE
     return args

@@ -45,6 +45,7 @@ def command(
     downstream_context: str | None,
     syncer_configs: tuple[str, ...],
     syncer_name: str,
+    syncer_config_selector: str,
     disabled: tuple[str, ...],
     plugin_opt: tuple[str, ...],
     namespace_mapping: str,
@@ -86,6 +87,7 @@ def command(
             header=header,
             settings=planning.settings_from(
                 syncer_name=syncer_name,
+                syncer_config_selector=syncer_config_selector,
                 disabled=disabled,
                 plugin_opt=plugin_opt,
                 namespace_mapping=namespace_mapping,

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from syncpipe.cli.run import _parse_plugin_opts, settings_default
+from syncpipe.cli.run import _parse_plugin_opts, settings_default, syncer_config_selector_option
 from syncpipe.config.durations import Duration
 from syncpipe.config.settings import Settings
 from syncpipe.replay import render
@@ -39,6 +39,7 @@ def pipeline_options(fn: F) -> F:
             show_default=True,
             help="The syncer whose ownership marks count (as `syncpipe run --syncer-name`).",
         ),
+        syncer_config_selector_option,
         click.option(
             "--plugins-disable",
             "disabled",
@@ -86,6 +87,7 @@ def pipeline_options(fn: F) -> F:
 def settings_from(
     *,
     syncer_name: str,
+    syncer_config_selector: str,
     disabled: tuple[str, ...],
     plugin_opt: tuple[str, ...],
     namespace_mapping: str,
@@ -95,6 +97,7 @@ def settings_from(
     """The ``Settings`` a live ``syncpipe run`` with the same options would have."""
     return Settings(
         syncer_name=syncer_name,
+        syncer_config_selector=syncer_config_selector,
         status_return=status_return,
         status_settle_seconds=status_settle,
         namespace_mapping=namespace_mapping,

@@ -44,6 +44,7 @@ def command(
     snapshot: str,
     syncer_configs: tuple[str, ...],
     syncer_name: str,
+    syncer_config_selector: str,
     disabled: tuple[str, ...],
     plugin_opt: tuple[str, ...],
     namespace_mapping: str,
@@ -67,6 +68,7 @@ def command(
             header=recording.header,
             settings=planning.settings_from(
                 syncer_name=syncer_name,
+                syncer_config_selector=syncer_config_selector,
                 disabled=disabled,
                 plugin_opt=plugin_opt,
                 namespace_mapping=namespace_mapping,

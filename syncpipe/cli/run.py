@@ -25,6 +25,27 @@ def settings_default(field: str) -> str:
     return format_duration(default)
 
 
+def _config_selector(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    """Check ``--syncer-config-selector`` at start; the API server gets it written back."""
+    from syncpipe import errors
+    from syncpipe.config import labelselector
+
+    try:
+        return str(labelselector.parse(value))
+    except errors.ConfigError as exc:
+        raise click.BadParameter("; ".join(message for _, message in exc.problems)) from None
+
+
+syncer_config_selector_option = click.option(
+    "--syncer-config-selector",
+    default="",
+    metavar="LABELS",
+    callback=_config_selector,
+    help="Merge only the SyncerConfigs and EdgeSyncConfigs with these labels (kubectl's "
+    "label-selector syntax, e.g. 'edge=edge1' or 'fleet in (a,b)'); default: all.",
+)
+
+
 def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     settings: dict[str, dict[str, Any]] = {}
     for value in values:
@@ -129,6 +150,7 @@ DEFAULT_BURST = 20
     type=click.IntRange(min=1),
     help=f"Requests at once above --qps [default: {DEFAULT_BURST}].",
 )
+@syncer_config_selector_option
 @click.option(
     "--resync-period",
     default=settings_default("resync_period"),
@@ -162,8 +184,8 @@ DEFAULT_BURST = 20
     default=settings_default("status_settle_seconds"),
     show_default=True,
     type=Duration(),
-    help="How long a status change waits for later ones before it is returned upstream "
-    "(0s: at once).",
+    help="After a status write, how long later changes are folded into one write (the first "
+    "change of a quiet object is returned at once; 0s: every change at once).",
 )
 @click.option(
     "--namespace-mapping",
@@ -249,6 +271,7 @@ def command(
     sync_target_uid: str,
     qps: float,
     burst: int | None,
+    syncer_config_selector: str,
     resync_period: float,
     discovery_interval: float,
     write_concurrency: int,
@@ -284,6 +307,7 @@ def command(
     settings = Settings(
         syncer_name=syncer_name,
         sync_target_uid=sync_target_uid,
+        syncer_config_selector=syncer_config_selector,
         resync_period=resync_period,
         discovery_interval=discovery_interval,
         write_concurrency=write_concurrency,

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from syncpipe.bootstrap import identity, manifest, rbac
+from syncpipe.cli.run import syncer_config_selector_option
 from syncpipe.config.durations import Duration
 from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES
 
@@ -86,6 +87,7 @@ def _write_private(path: Path, text: str) -> None:
     help="Server URL the syncer uses to reach upstream [default: the kubeconfig's, path kept].",
 )
 @click.option("--namespace-mapping", default="", help="Namespace mapper passed to `syncpipe run`.")
+@syncer_config_selector_option
 @click.option(
     "--upsync-resource",
     multiple=True,
@@ -145,6 +147,7 @@ def command(
     downstream_namespace: str,
     upstream_server: str,
     namespace_mapping: str,
+    syncer_config_selector: str,
     upsync_resource: tuple[rbac.GroupResource, ...],
     read_all: bool,
     downstream_admin: bool,
@@ -186,6 +189,7 @@ def command(
         downstream_namespace=downstream_namespace,
         upstream_server=upstream_server,
         namespace_mapping=namespace_mapping,
+        syncer_config_selector=syncer_config_selector,
         upsync_resources=upsync_resource,
         read_all=read_all,
         downstream_admin=downstream_admin,

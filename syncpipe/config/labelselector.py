@@ -1,193 +1,203 @@
-"""Label selectors as Kubernetes writes them in objects (``matchLabels`` / ``matchExpressions``).
+"""Label selectors in kubectl's syntax: parsed, checked, matched and written back.
 
-A SyncerConfig entry's ``objectSelector`` is a ``metav1.LabelSelector``, named as in admission
-webhooks' ``objectSelector``, with the API server's semantics:
+``syncpipe run --syncer-config-selector LABELS`` picks the SyncerConfigs and EdgeSyncConfigs
+a syncer merges. The selector goes to the API server as the ``labelSelector`` of the
+configs' list and watch (the server filters), and is checked here first so that a typo is
+one clear error at start rather than a 400 on every list. ``matches`` applies it locally
+where no server filters (the replay engine, ``plan``).
 
-* every ``matchLabels`` pair and every ``matchExpressions`` requirement must hold (AND);
-* ``In``: the label is present with one of ``values``; ``NotIn``: absent, or not one of them;
-  ``Exists`` / ``DoesNotExist``: present / absent (no ``values`` allowed);
-* an empty selector (``{}``) matches every object, as in the API.
+The grammar is apimachinery's (``k8s.io/apimachinery/pkg/labels``), requirements joined by
+commas, whitespace allowed between tokens::
 
-``LabelSelector.query`` is the same selector in the ``?labelSelector=`` string syntax, for
-watches the API server can filter itself. Matching runs per object event on the hot path, so
-a selector is compiled once into tuples and matched with dictionary lookups only.
+    key=value  key==value  key!=value  key in (a,b)  key notin (a,b)  key  !key  key>1  key<1
+
+Keys are label keys (an optional DNS-subdomain prefix and ``/``, then a name of at most 63
+characters); values are label values (at most 63 characters, possibly empty). No library
+on PyPI parses this syntax, hence this module.
 """
 
 from __future__ import annotations
 
+import enum
 import re
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
 import attrs
 
-from syncpipe.config.names import LABEL_MAX, SUBDOMAIN_MAX
-from syncpipe.config.reader import Reader, child, json_type
+from syncpipe import errors
+from syncpipe.config import names
 
-IN = "In"
-NOT_IN = "NotIn"
-EXISTS = "Exists"
-DOES_NOT_EXIST = "DoesNotExist"
-OPERATORS = (IN, NOT_IN, EXISTS, DOES_NOT_EXIST)
-
-_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_TOKEN_RE = re.compile(r"\s*(==|!=|=|!|\(|\)|,|<|>|[^\s=!(),<>]+)")
 
 
-def label_key_problem(value: str) -> str | None:
-    """A label key: an optional DNS subdomain prefix and ``/``, then a name of ≤ 63 characters."""
-    prefix, slash, name = value.rpartition("/")
-    if slash and (not prefix or len(prefix) > SUBDOMAIN_MAX or not _PREFIX.fullmatch(prefix)):
-        return f"{value!r} is not a label key: its prefix must be a DNS subdomain (example.com/)"
-    if not name or len(name) > LABEL_MAX or not _NAME.fullmatch(name):
-        return (
-            f"{value!r} is not a label key: a name of at most {LABEL_MAX} letters, digits, "
-            "'-', '_' or '.', starting and ending with a letter or digit, optionally prefixed"
-        )
-    return None
-
-
-def label_value_problem(value: str) -> str | None:
-    """A label value: empty, or ≤ 63 characters of the label-name alphabet."""
-    if value == "" or (len(value) <= LABEL_MAX and _NAME.fullmatch(value)):
-        return None
-    return (
-        f"{value!r} is not a label value: at most {LABEL_MAX} letters, digits, '-', '_' or '.', "
-        "starting and ending with a letter or digit"
-    )
-
-
-def _values(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(sorted(set(values)))
+class Operator(enum.Enum):
+    EQUALS = "="
+    NOT_EQUALS = "!="
+    IN = "in"
+    NOT_IN = "notin"
+    EXISTS = "exists"
+    DOES_NOT_EXIST = "!"
+    GREATER_THAN = ">"
+    LESS_THAN = "<"
 
 
 @attrs.frozen
 class Requirement:
-    """One ``matchExpressions`` entry (``matchLabels`` pairs become ``In`` with one value)."""
+    """One requirement on one label key."""
 
     key: str
-    operator: str
-    values: tuple[str, ...] = attrs.field(default=(), converter=_values)
+    operator: Operator
+    values: tuple[str, ...] = ()
 
     def matches(self, labels: Mapping[str, str]) -> bool:
-        if self.operator == IN:
-            return labels.get(self.key) in self.values
-        if self.operator == NOT_IN:
-            return labels.get(self.key) not in self.values
-        if self.operator == EXISTS:
-            return self.key in labels
-        return self.key not in labels
+        present = self.key in labels
+        value = labels.get(self.key, "")
+        match self.operator:
+            case Operator.EQUALS | Operator.IN:
+                return present and value in self.values
+            case Operator.NOT_EQUALS | Operator.NOT_IN:
+                return not present or value not in self.values
+            case Operator.EXISTS:
+                return present
+            case Operator.DOES_NOT_EXIST:
+                return not present
+            case Operator.GREATER_THAN | Operator.LESS_THAN:
+                if not present or not _is_integer(value):
+                    return False
+                bound = int(self.values[0])
+                if self.operator is Operator.GREATER_THAN:
+                    return int(value) > bound
+                return int(value) < bound
 
-    @property
-    def query(self) -> str:
-        """This requirement in ``?labelSelector=`` syntax."""
-        if self.operator == EXISTS:
-            return self.key
-        if self.operator == DOES_NOT_EXIST:
-            return f"!{self.key}"
-        if self.operator == IN and len(self.values) == 1:
-            return f"{self.key}={self.values[0]}"
-        word = "in" if self.operator == IN else "notin"
-        return f"{self.key} {word} ({','.join(self.values)})"
-
-
-def _requirements(values: Iterable[Requirement]) -> tuple[Requirement, ...]:
-    # Sorted and de-duplicated: two selectors that mean the same compare equal, so a config
-    # rewritten with its expressions in another order changes nothing.
-    return tuple(sorted(set(values), key=lambda r: (r.key, r.operator, r.values)))
+    def __str__(self) -> str:
+        match self.operator:
+            case Operator.EXISTS:
+                return self.key
+            case Operator.DOES_NOT_EXIST:
+                return f"!{self.key}"
+            case Operator.IN | Operator.NOT_IN:
+                return f"{self.key} {self.operator.value} ({','.join(self.values)})"
+            case _:
+                return f"{self.key}{self.operator.value}{self.values[0]}"
 
 
 @attrs.frozen
 class LabelSelector:
-    """A parsed label selector; ``requirements`` all hold for a match (empty: everything)."""
+    """Requirements that must all hold; the empty selector matches everything."""
 
-    requirements: tuple[Requirement, ...] = attrs.field(default=(), converter=_requirements)
+    requirements: tuple[Requirement, ...] = ()
 
-    def matches(self, labels: Mapping[str, str] | None) -> bool:
-        """Whether an object with ``labels`` (``None``: no labels) is selected."""
-        found = labels or {}
-        return all(requirement.matches(found) for requirement in self.requirements)
-
-    @property
-    def query(self) -> str:
-        """The selector in ``?labelSelector=`` syntax (``""`` selects everything)."""
-        return ",".join(requirement.query for requirement in self.requirements)
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return all(r.matches(labels) for r in self.requirements)
 
     def __str__(self) -> str:
-        return self.query or "(every object)"
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``metav1.LabelSelector`` form, every requirement as a match expression."""
-        return {
-            "matchExpressions": [
-                {
-                    "key": r.key,
-                    "operator": r.operator,
-                    **({"values": list(r.values)} if r.values else {}),
-                }
-                for r in self.requirements
-            ]
-        }
+        """The selector as the API server's ``labelSelector`` takes it."""
+        return ",".join(str(r) for r in self.requirements)
 
 
-def read_object_selector(
-    reader: Reader, entry: Mapping[str, Any], path: str, *, key: str = "objectSelector"
-) -> LabelSelector | None:
-    """Field ``key`` of ``entry`` as a ``LabelSelector``; ``None`` when absent or wrong.
-
-    Every problem is recorded on ``reader`` with its path.
-    """
-    value = entry.get(key)
-    if value is None:
-        return None
-    here = child(path, key)
-    before = len(reader.problems)
-    selector = reader.mapping(value, here, fields=("matchLabels", "matchExpressions"))
-    if selector is None:
-        return None
-    found: list[Requirement] = []
-    match_labels = selector.get("matchLabels")
-    labels_path = child(here, "matchLabels")
-    if match_labels is not None and not isinstance(match_labels, Mapping):
-        reader.problem(labels_path, f"must be an object, not {json_type(match_labels)}")
-    elif match_labels is not None:
-        for label, wanted in match_labels.items():
-            label_path = child(labels_path, str(label))
-            if not isinstance(wanted, str):
-                reader.problem(label_path, f"must be a string, not {json_type(wanted)}")
-                continue
-            reader.check(label_path, str(label), label_key_problem)
-            reader.check(label_path, wanted, label_value_problem)
-            found.append(Requirement(str(label), IN, (wanted,)))
-    for expr_path, expr in reader.array(selector, "matchExpressions", here):
-        requirement = _expression(reader, expr, expr_path)
-        if requirement is not None:
-            found.append(requirement)
-    if len(reader.problems) > before:
-        return None
-    return LabelSelector(found)
+def _is_integer(text: str) -> bool:
+    return re.fullmatch(r"-?[0-9]+", text) is not None
 
 
-def _expression(reader: Reader, value: object, path: str) -> Requirement | None:
-    expr = reader.mapping(
-        value, path, fields=("key", "operator", "values"), required=("key", "operator")
-    )
-    if expr is None:
-        return None
-    key = reader.string(expr, "key", path, check=label_key_problem)
-    operator = reader.string(expr, "operator", path)
-    if operator is not None and operator not in OPERATORS:
-        reader.problem(
-            child(path, "operator"), f"{operator!r} is not one of {', '.join(OPERATORS)}"
-        )
-        return None
-    values = reader.strings(expr, "values", path, check=label_value_problem)
-    if operator in (IN, NOT_IN) and not values:
-        reader.problem(child(path, "values"), f"{operator} needs at least one value")
-        return None
-    if operator in (EXISTS, DOES_NOT_EXIST) and values:
-        reader.problem(child(path, "values"), f"{operator} takes no values")
-        return None
-    if key is None or operator is None:
-        return None
-    return Requirement(key, operator, values or ())
+def _check_key(key: str) -> None:
+    problem = names.label_key_problem(key)
+    if problem:
+        raise _invalid(problem)
+
+
+def _check_value(value: str) -> None:
+    problem = names.label_value_problem(value)
+    if problem:
+        raise _invalid(problem)
+
+
+def _invalid(message: str) -> errors.ConfigError:
+    return errors.ConfigError([("$", message)], source="label selector")
+
+
+def _tokens(text: str) -> list[str]:
+    tokens: list[str] = []
+    position = 0
+    while position < len(text):
+        if not text[position:].strip():
+            break
+        found = _TOKEN_RE.match(text, position)
+        if found is None:  # pragma: no cover - every character starts some token
+            raise _invalid(f"cannot read {text[position:]!r}")
+        tokens.append(found.group(1))
+        position = found.end()
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = _tokens(text)
+        self.position = 0
+
+    def peek(self) -> str:
+        return self.tokens[self.position] if self.position < len(self.tokens) else ""
+
+    def take(self) -> str:
+        token = self.peek()
+        self.position += 1
+        return token
+
+    def expect(self, token: str) -> None:
+        found = self.take()
+        if found != token:
+            raise _invalid(f"expected {token!r}, found {found or 'the end'!r}")
+
+    def values(self) -> tuple[str, ...]:
+        self.expect("(")
+        found: list[str] = []
+        while True:
+            value = "" if self.peek() in (",", ")") else self.take()
+            _check_value(value)
+            found.append(value)
+            separator = self.take()
+            if separator == ")":
+                return tuple(found)
+            if separator != ",":
+                raise _invalid(
+                    f"expected ',' or ')' in a value set, found {separator or 'the end'!r}"
+                )
+
+    def requirement(self) -> Requirement:
+        if self.peek() == "!":
+            self.take()
+            key = self.take()
+            _check_key(key)
+            return Requirement(key, Operator.DOES_NOT_EXIST)
+        key = self.take()
+        if not key or key in "=!(),<>":
+            raise _invalid(f"expected a label key, found {key or 'the end'!r}")
+        _check_key(key)
+        operator = self.peek()
+        if operator in ("", ","):
+            return Requirement(key, Operator.EXISTS)
+        self.take()
+        if operator in ("in", "notin"):
+            return Requirement(key, Operator(operator), self.values())
+        if operator in ("=", "==", "!="):
+            value = "" if self.peek() in ("", ",") else self.take()
+            _check_value(value)
+            kind = Operator.NOT_EQUALS if operator == "!=" else Operator.EQUALS
+            return Requirement(key, kind, (value,))
+        if operator in (">", "<"):
+            bound = self.take()
+            if not _is_integer(bound):
+                raise _invalid(f"{key}{operator}{bound}: the bound must be an integer")
+            return Requirement(key, Operator(operator), (bound,))
+        raise _invalid(f"unknown operator {operator!r} after {key!r}")
+
+
+def parse(text: str) -> LabelSelector:
+    """Parse a selector in kubectl's syntax; ``ConfigError`` names what is wrong."""
+    parser = _Parser(text)
+    if not parser.tokens:
+        return LabelSelector()
+    requirements = [parser.requirement()]
+    while parser.peek():
+        parser.expect(",")
+        requirements.append(parser.requirement())
+    return LabelSelector(tuple(requirements))

@@ -22,6 +22,7 @@ _DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z
 _DNS1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
 _KUBE_VERSION = re.compile(r"v([0-9]+)(?:(alpha|beta)([0-9]+))?")
+_LABEL_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 
 LABEL_MAX = 63
 SUBDOMAIN_MAX = 253
@@ -41,6 +42,30 @@ def group_problem(value: str) -> str | None:
         return "the API group holds the group only (e.g. apps), without a version"
     if len(value) > SUBDOMAIN_MAX or not _DNS1123_SUBDOMAIN.fullmatch(value):
         return f'{value!r} is not an API group: use "" for the core group or e.g. apps'
+    return None
+
+
+def label_key_problem(value: str) -> str | None:
+    """A label key: an optional DNS-subdomain prefix and ``/``, then a name of at most 63
+    letters, digits, ``-``, ``_`` or ``.``, starting and ending with a letter or digit."""
+    prefix, slash, name = value.rpartition("/")
+    if slash and (len(prefix) > SUBDOMAIN_MAX or not _DNS1123_SUBDOMAIN.fullmatch(prefix)):
+        return f"{value!r}: the prefix of a label key must be a DNS subdomain"
+    if len(name) > LABEL_MAX or not _LABEL_NAME.fullmatch(name):
+        return (
+            f"{value!r}: a label key's name is at most {LABEL_MAX} letters, digits, '-', '_' or "
+            "'.', starting and ending with a letter or digit"
+        )
+    return None
+
+
+def label_value_problem(value: str) -> str | None:
+    """A label value: empty, or as a label key's name."""
+    if value and (len(value) > LABEL_MAX or not _LABEL_NAME.fullmatch(value)):
+        return (
+            f"{value!r}: a label value is empty or at most {LABEL_MAX} letters, digits, '-', "
+            "'_' or '.', starting and ending with a letter or digit"
+        )
     return None
 
 

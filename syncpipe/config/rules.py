@@ -30,7 +30,7 @@ from collections.abc import Iterator
 import attrs
 
 from syncpipe.config import edgesyncconfig, syncerconfig
-from syncpipe.config.labelselector import LabelSelector
+from syncpipe.config.objectselector import LabelSelector
 from syncpipe.config.names import WILDCARD
 from syncpipe.model.events import Direction
 from syncpipe.model.resources import NAMESPACE_GVR, ResourceInfo

@@ -28,7 +28,8 @@ class Settings:
     write_concurrency: int = attrs.field(default=8, validator=attrs.validators.ge(1))
     # Status return on by default (KubeStellar's "reported state").
     status_return: bool = True
-    # A burst of status changes within this window costs one upstream write.
+    # Status changes within this window after a status write cost one more upstream write, at
+    # its end; the first change of a quiet object is returned at once (runtime.statuspacing).
     status_settle_seconds: float = 0.5
     # The safety sweep of upstream/downstream discovery. New and removed APIs are followed by
     # CRD and APIService events at once (``runtime.apiwatch``); the sweep only catches what
@@ -54,6 +55,9 @@ class Settings:
     max_inferred_delete_fraction: float = 0.2
     min_inferred_deletes_held: int = 5
     confirm_held_deletions: bool = False
+    # Which SyncerConfigs/EdgeSyncConfigs this syncer merges: a label selector in kubectl's
+    # syntax (checked by ``config.labelselector``), "" for all of them as in the original.
+    syncer_config_selector: str = ""
     # Plugins
     plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     disabled_plugins: tuple[str, ...] = ()

@@ -44,7 +44,7 @@ import attrs
 
 from syncpipe import errors
 from syncpipe.config import edgesyncconfig, names
-from syncpipe.config.labelselector import LabelSelector, read_object_selector
+from syncpipe.config.objectselector import LabelSelector, read_object_selector
 from syncpipe.config.reader import ROOT, Reader, child, json_type
 
 GROUP = "edge.kubestellar.io"

@@ -11,10 +11,11 @@ three-way diff and planner are the live ones; only the shell around them is diff
   are reconciled, in sorted order, downsync then upsync then status, until no queue holds a
   key (quiescence);
 * **virtual time**: the clock is the snapshot's ``t``. Work the live syncer delays (status
-  return's settle window, "retry in 1 s" while a CRD is not served yet, backoff after an
-  error) is due at a virtual time and runs when the replay reaches it, before the records
-  of that time are applied. After the last record, delayed work still runs, each key at most
-  ``RETRIES_AFTER_END`` more times; what is still failing then is reported as pending;
+  return's trailing edge within its settle window, see ``runtime.statuspacing``; "retry in
+  1 s" while a CRD is not served yet; backoff after an error) is due at a virtual time and
+  runs when the replay reaches it, before the records of that time are applied. After the
+  last record, delayed work still runs, each key at most ``RETRIES_AFTER_END`` more times;
+  what is still failing then is reported as pending;
 * **writes go to the memory store** of the target side through a ``PlanRecorder`` writer,
   which records each successful write as a ``PlannedWrite``: the plan. The memory store
   tells the owned-copy informers about the write, as a watch would, so the flows see their
@@ -46,7 +47,7 @@ import pluggy
 
 from syncpipe import builtin, errors
 from syncpipe.builtin import namespaces, ownership
-from syncpipe.config import syncerconfig
+from syncpipe.config import labelselector, syncerconfig
 from syncpipe.config.selection import Selection
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
@@ -72,6 +73,7 @@ from syncpipe.runtime.flow import (
     sources_wanted,
 )
 from syncpipe.runtime.safety import DeletionGuard
+from syncpipe.runtime.statuspacing import StatusPacer
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +141,11 @@ class ReplayEngine:
         self.header = header
         self.settings = settings
         self.scheduler = Scheduler(QUEUES)
+        # As the live syncer's list and watch of the configs (the API server filters there).
+        self._config_selector = labelselector.parse(settings.syncer_config_selector)
+        self.status_pacer = StatusPacer(
+            window=settings.status_settle_seconds, clock=lambda: self.now
+        )
         self._pace = pace
         start = _epoch(header.recorded_at)
         self.apis = {side: self._memory_api(side, start) for side in Side}
@@ -403,15 +410,17 @@ class ReplayEngine:
             self._apply_selection()
 
     def _configs(self) -> list[RawObject]:
+        """The configs the syncer merges: given, or upstream; those its selector picks."""
         if self._static_configs is not None:
-            return self._static_configs
-        up = self.apis[Side.UPSTREAM]
-        found: list[RawObject] = []
-        for group, resource in sorted(CONFIG_RESOURCES):
-            info = up.served.by_group_resource(group, resource)
-            if info is not None:
-                found.extend(up.objects(info.gvr))
-        return found
+            found = self._static_configs
+        else:
+            up = self.apis[Side.UPSTREAM]
+            found = []
+            for group, resource in sorted(CONFIG_RESOURCES):
+                info = up.served.by_group_resource(group, resource)
+                if info is not None:
+                    found.extend(up.objects(info.gvr))
+        return [obj for obj in found if self._config_selector.matches(labels_of(obj))]
 
     def _selection(self) -> Selection:
         parsed: list[syncerconfig.AnyConfig] = []
@@ -626,7 +635,7 @@ class ReplayEngine:
         )
         flow = self.flows[direction]
         queue = "downsync" if direction is Direction.DOWN else "upsync"
-        settle = self.settings.status_settle_seconds
+        pacer = self.status_pacer
         status_on = routing.copies_return_status(
             direction, info, enabled=self.settings.status_return
         )
@@ -643,7 +652,11 @@ class ReplayEngine:
             if not echo and routing.needs_reconcile(direction, event):
                 self.scheduler.add(queue, key)
             if status_on and routing.target_needs_status_return(event):
-                self.scheduler.add_after("status", key, settle)
+                delay = pacer.delay(key)
+                if delay > 0:
+                    self.scheduler.add_after("status", key, delay)
+                else:  # the leading edge: now, as live
+                    self.scheduler.add("status", key)
 
         informer.add_handler(on_target)
         self._targets[(direction, info.gvr)] = informer

@@ -663,7 +663,8 @@ class StatusReturn:
     """Returns the ``.status`` of downsynced copies to their upstream objects.
 
     Keyed by the upstream (source) key like the downsync flow; a burst of status changes is
-    coalesced by the queue's settle delay, so the upstream gets one write per settle window.
+    paced by ``runtime.statuspacing`` (a quiet object's change at once, later ones folded),
+    so the upstream gets at most one write per settle window.
     Off per object with ``edge.kubestellar.io/return-status: "false"`` on the upstream object,
     and per SyncerConfig with the same annotation on the config (an object selected only by
     such configs returns no status). Where the upstream resource has no ``/status`` subresource

@@ -38,7 +38,7 @@ from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import annotations_of, name_of
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.runtime import apiwatch, conditions, metrics, ratelimit, routing
+from syncpipe.runtime import apiwatch, conditions, configstatus, metrics, ratelimit, routing
 from syncpipe.runtime.availability import ApiAvailability, ConfigNotice
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.events import EventRecorder
@@ -51,6 +51,7 @@ from syncpipe.runtime.flow import (
 )
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
+from syncpipe.runtime.statuspacing import StatusPacer
 from syncpipe.runtime.workqueue import WorkQueue
 from syncpipe.source.informer import EventSource, Informer
 from syncpipe.source.namespaced import NamespacedSources
@@ -96,10 +97,6 @@ def reconcile_workers_beyond_writes(settings: Settings) -> int:
     return max(2, settings.write_concurrency // 2)
 
 
-def _now_rfc3339() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 @attrs.frozen
 class _Index:
     """One side's discovery, indexed for the per-object lookups."""
@@ -129,11 +126,6 @@ class Syncer:
         pm: pluggy.PluginManager | None = None,
     ) -> None:
         self.settings = settings
-        # Who reports the configs' status: the name and, as the original's syncer-gen passes
-        # it, the sync target's UID.
-        self._sync_target = {"name": settings.syncer_name}
-        if settings.sync_target_uid:
-            self._sync_target["uid"] = settings.sync_target_uid
         self.upstream = upstream
         self.downstream = downstream
         self.upstream_writer = ClusterWriter(upstream, max_in_flight=settings.write_concurrency)
@@ -240,6 +232,7 @@ class Syncer:
             for name in ("downsync", "upsync", "status")
         }
         self.status_hold = StatusHold(backlog=lambda: len(self.queues["downsync"]))
+        self.status_pacer = StatusPacer(window=settings.status_settle_seconds, clock=time.monotonic)
         self.controllers = {
             "downsync": Controller(
                 name="downsync",
@@ -572,7 +565,11 @@ class Syncer:
                 informer = Informer(
                     gvr=gvr,
                     side=Side.UPSTREAM,
-                    lister_watcher=CollectionListerWatcher(self.upstream, gvr),
+                    # The server filters by --syncer-config-selector: a config relabelled out
+                    # of it is a DELETED event, one relabelled into it an ADDED one.
+                    lister_watcher=CollectionListerWatcher(
+                        self.upstream, gvr, label_selector=self.settings.syncer_config_selector
+                    ),
                     name=f"upstream:{gvr.resource}",
                 )
                 informer.add_handler(lambda _event: self._wake.set())
@@ -799,7 +796,7 @@ class Syncer:
         )
         flow = self.flows[direction]
         queue = self._queue_for(direction)
-        settle = self.settings.status_settle_seconds
+        pacer = self.status_pacer
         status_on = routing.copies_return_status(
             direction, info, enabled=self.settings.status_return
         )
@@ -817,7 +814,7 @@ class Syncer:
             if not echo and routing.needs_reconcile(direction, event):
                 queue.add(key)
             if status_on and routing.target_needs_status_return(event):
-                self.queues["status"].add_after(key, settle)
+                self.queues["status"].add_after(key, pacer.delay(key))
             if collects_namespaces and event.type is EventType.DELETED:
                 self._collect_namespaces = True  # its namespace may be empty now
 
@@ -1024,7 +1021,9 @@ class Syncer:
         informer = self._config_informers.get(SYNCER_CONFIGS)
         if informer is None:
             return
-        stamp = _now_rfc3339()
+        now = datetime.datetime.now(datetime.UTC)
+        # Another syncer's entry counts as alive for three of its heartbeats, or ours.
+        stale_after = max(configstatus.STALE_AFTER_SECONDS, 3 * self.settings.heartbeat_interval)
         configs = informer.store.list()
         for gone in self._reported.keys() - {name_of(obj) for obj in configs}:
             del self._reported[gone]
@@ -1035,20 +1034,14 @@ class Syncer:
             if only_changed and self._reported.get(name) == summary:
                 continue
             self._reported[name] = summary
-            old = {c.get("type"): c for c in (obj.get("status") or {}).get("conditions") or ()}
-            written = []
-            for condition in wanted:
-                prev = old.get(condition["type"]) or {}
-                same = all(prev.get(k) == condition[k] for k in ("status", "reason", "message"))
-                since = prev.get("lastTransitionTime", stamp) if same else stamp
-                written.append({**condition, "lastTransitionTime": since})
-            patch = {
-                "status": {
-                    "lastSyncerHeartbeatTime": stamp,
-                    "syncTarget": self._sync_target,
-                    "conditions": written,
-                }
-            }
+            patch = configstatus.heartbeat_patch(
+                syncer_name=self.settings.syncer_name,
+                conditions=wanted,
+                status=obj.get("status") or {},
+                now=now,
+                stale_after=stale_after,
+                sync_target_uid=self.settings.sync_target_uid,
+            )
             try:
                 self.upstream.merge_patch(SYNCER_CONFIGS, "", name, patch, subresource="status")
             except errors.ApiError as exc:

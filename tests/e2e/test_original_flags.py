@@ -46,17 +46,20 @@ def test_the_original_deployments_argument_list_runs_syncpipe(
     copy = h.wait_get(down_rest, h.CM, ns, "app")
     # --sync-target-name names the syncer (its ownership mark) when --syncer-name is absent.
     assert h.label(copy, h.OWNER_LABEL) == ownership.owner_label_value(unique_name)
-    status = h.wait_field(
+    def own_entry(obj) -> dict:
+        return ((obj.get("status") or {}).get("syncers") or {}).get(unique_name) or {}
+
+    config = h.wait_field(
         up_rest,
         h.SYNCER_CONFIGS,
         "",
         unique_name,
-        lambda o: (o.get("status") or {}).get("syncTarget", {}).get("uid") == uid,
+        lambda o: own_entry(o).get("syncTargetUID") == uid,
         timeout=h.SLOW_TIMEOUT,
         where="upstream",
-        what="the sync target's uid in the status",
-    )["status"]
-    assert status["syncTarget"] == {"name": unique_name, "uid": uid}
+        what="the sync target's uid in the syncer's status entry",
+    )
+    assert own_entry(config)["lastHeartbeatTime"]
     log = syncer.log_text()
     assert f"sync target uid {uid}" in log
     assert "client-side limit 20 requests/s, bursts of 30, per side" in log

@@ -180,6 +180,12 @@ def test_the_namespaced_watch_limit_is_passed_on_only_when_not_the_default():
     assert args[-2:] == ["--max-namespaced-watches", "0"]
 
 
+def test_the_config_selector_is_passed_on_only_when_given():
+    assert "--syncer-config-selector" not in manifest.syncer_args(spec())
+    args = manifest.syncer_args(spec(syncer_config_selector="edge=edge1"))
+    assert args[-2:] == ["--syncer-config-selector", "edge=edge1"]
+
+
 def test_kinds_follow_the_apply_order():
     assert tuple(k for k in manifest.KIND_ORDER if not k.startswith("Role")) == (
         "Namespace",

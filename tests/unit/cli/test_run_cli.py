@@ -27,3 +27,19 @@ def test_plugin_options_are_parsed_per_plugin():
         "team-label": {"team": "blue"},
         "x": {"k": "v=w"},
     }
+
+
+def test_a_malformed_config_selector_is_one_clear_error():
+    result = CliRunner().invoke(
+        cli, ["run", "--upstream-kubeconfig", "x", "--syncer-config-selector", "edge in one"]
+    )
+    assert result.exit_code == 2
+    assert "Invalid value for '--syncer-config-selector': expected '('" in result.output
+
+
+def test_a_discovery_interval_must_be_positive():
+    result = CliRunner().invoke(
+        cli, ["run", "--upstream-kubeconfig", "x", "--discovery-interval", "0"]
+    )
+    assert result.exit_code == 2
+    assert "--discovery-interval" in result.output

@@ -119,7 +119,7 @@ def test_steady_state_costs_no_write():
     assert not again.writes
 
 
-def test_status_changes_downstream_are_returned_once_per_settle_window():
+def test_a_quiet_objects_status_change_is_returned_at_once_and_later_ones_folded():
     web = deployment("shop", "web")
     records = initial(*listed(UP, NS, namespace("shop")), *listed(UP, DEPLOY, web))
     engine, _ = replay(header(configs=(CONFIG,)), records)
@@ -138,18 +138,35 @@ def test_status_changes_downstream_are_returned_once_per_settle_window():
         ),
     )
     records += [
-        event(1.0, DOWN, "MODIFIED", DEPLOY, with_status("50", 0)),
-        event(1.2, DOWN, "MODIFIED", DEPLOY, with_status("51", 1)),  # within the window
-        event(5.0, DOWN, "MODIFIED", DEPLOY, with_status("52", 0)),
+        event(1.0, DOWN, "MODIFIED", DEPLOY, with_status("50", 0)),  # quiet: at once
+        event(1.2, DOWN, "MODIFIED", DEPLOY, with_status("51", 2)),  # within the window...
+        event(1.3, DOWN, "MODIFIED", DEPLOY, with_status("52", 1)),  # ...folded: one at 1.5
+        event(5.0, DOWN, "MODIFIED", DEPLOY, with_status("53", 0)),  # quiet again
     ]
     _, result = replay(header(configs=(CONFIG,)), records)
     status = [w for w in result.writes if w.flow == "status"]
-    assert [(w.t, w.action.side) for w in status] == [(1.5, UP), (5.5, UP)]
+    assert [(w.t, w.action.side) for w in status] == [(1.0, UP), (1.5, UP), (5.0, UP)]
     assert status[0].action.subresource == "status"
-    assert {"op": "add", "path": "/status", "value": {"readyReplicas": 1, "replicas": 1}} in status[
+    assert {"op": "add", "path": "/status", "value": {"readyReplicas": 0, "replicas": 1}} in status[
         0
     ].action.ops
-    assert result.summary()["status_writes"] == 2
+    assert status[1].action.ops == ({"op": "replace", "path": "/status/readyReplicas", "value": 1},)
+    assert result.summary()["status_writes"] == 3
+
+
+def test_the_config_selector_picks_the_configs_the_replay_merges_as_live():
+    def labelled(name: str, ns: str, edge: str) -> dict[str, Any]:
+        config = syncer_config(name, [ns], [("", "v1", "configmaps")])
+        return {**config, "metadata": {"name": name, "labels": {"edge": edge}}}
+
+    records = initial(
+        *listed(UP, NS, namespace("shop"), namespace("other")),
+        *listed(UP, CM, configmap("shop", "a", {}), configmap("other", "b", {})),
+    )
+    configs = (labelled("one", "shop", "one"), labelled("two", "other", "two"))
+    _, result = replay(header(configs=configs), records, syncer_config_selector="edge=one")
+    creates = {str(w.action.key) for w in result.writes if isinstance(w.action, Create)}
+    assert creates == {"namespaces:shop", "configmaps:shop/a"}
 
 
 def test_a_namesake_syncpipe_did_not_create_is_rejected_not_overwritten():

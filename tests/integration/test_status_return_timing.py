@@ -1,0 +1,92 @@
+"""Status return: a quiet object's change goes up at once, a burst after it folds into one write."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from syncpipe.model.resources import CRD_GVR, GroupVersionResource
+from syncpipe.runtime.syncer import SYNCER_CONFIGS
+from syncpipe.testing import wait_established, wait_for
+from syncpipe.testing.manifests import cr, crd
+
+pytestmark = [pytest.mark.apiserver, pytest.mark.usefixtures("syncer_crds")]
+
+# Long enough that nothing but the leading edge can bring a change up within the test, short
+# enough that the trailing write is seen soon after.
+WINDOW = 10.0
+
+
+class SeenUpstream:
+    """Every ``status.seq`` an upstream watch of one collection shows, in order."""
+
+    def __init__(self, rest, gvr: GroupVersionResource) -> None:
+        self.seen: list[str] = []
+        _, version = rest.list(gvr)
+        self._stream = rest.watch(gvr, resource_version=version, timeout_seconds=120)
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        for _type, obj in self._stream:
+            seq = (obj.get("status") or {}).get("seq")
+            if seq and (not self.seen or self.seen[-1] != seq):
+                self.seen.append(seq)
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def write_status(rest, gvr: GroupVersionResource, name: str, seq: str) -> None:
+    obj = rest.get(gvr, "", name)
+    rest.replace(gvr, "", name, {**obj, "status": {"seq": seq}}, subresource="status")
+
+
+@pytest.fixture
+def gadgets(unique_name, up_rest, down_rest):
+    """A cluster-scoped CRD with a status subresource on both sides, and one object upstream
+    selected by a config."""
+    group = f"{unique_name}.example.com"
+    manifest = crd(group, "gadgets", "Gadget", namespaced=False, status=True)
+    for rest in (up_rest, down_rest):
+        rest.create(CRD_GVR, "", manifest)
+        wait_established(rest, manifest["metadata"]["name"])
+    gvr = GroupVersionResource(group, "v1alpha1", "gadgets")
+    up_rest.create(gvr, "", cr(group, "Gadget", "g"))
+    config: dict[str, Any] = {
+        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "kind": "SyncerConfig",
+        "metadata": {"name": unique_name},
+        "spec": {
+            "clusterScope": [
+                {"group": group, "resource": "gadgets", "objects": ["g"], "apiVersion": "v1alpha1"}
+            ]
+        },
+    }
+    up_rest.create(SYNCER_CONFIGS, "", config)
+    yield gvr
+    for rest in (up_rest, down_rest):
+        rest.delete(CRD_GVR, "", manifest["metadata"]["name"])
+
+
+def test_a_quiet_objects_status_goes_up_at_once_and_a_burst_after_it_in_one_write(
+    make_syncer, gadgets, unique_name, up_rest, down_rest
+):
+    syncer = make_syncer(unique_name, status_settle_seconds=WINDOW)
+    syncer.start()
+    seen = SeenUpstream(up_rest, gadgets)
+    try:
+        wait_for(lambda: down_rest.get_or_none(gadgets, "", "g"), timeout=30, ignore=(Exception,))
+        wait_for(syncer.ready.is_set, timeout=60, message="syncer not ready")
+        # Quiet: returned by the leading edge, long before the window could have passed.
+        write_status(down_rest, gadgets, "g", "1")
+        wait_for(lambda: seen.seen == ["1"], timeout=WINDOW / 2, interval=0.02)
+        # Two more within the window: the second folds into the first, one trailing write.
+        write_status(down_rest, gadgets, "g", "2")
+        write_status(down_rest, gadgets, "g", "3")
+        wait_for(lambda: "3" in seen.seen, timeout=WINDOW * 4)
+        assert seen.seen == ["1", "3"]
+    finally:
+        seen.close()
+        syncer.stop(timeout=10)
