@@ -46,7 +46,7 @@ from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
 from syncpipe.runtime.statuspacing import StatusPacer
 from syncpipe.runtime.workqueue import WorkQueue
-from syncpipe.source.informer import EventSource, Informer, NamespacedInformer
+from syncpipe.source.informer import EventSource, Informer, NamespacedInformer, SharedSource
 from syncpipe.source.polling import PollingSource
 
 log = logging.getLogger(__name__)
@@ -689,7 +689,10 @@ class Syncer:
         side = direction.source
         rest = self.upstream if side is Side.UPSTREAM else self.downstream
         informer: EventSource
-        if scope is None:
+        watching = self._api_watches[side].informers.get((info.gvr.group, info.gvr.resource))
+        if isinstance(watching, Informer) and watching.store.gvr == info.gvr:
+            informer = SharedSource(watching)  # CRDs selected: the API watch's serves both
+        elif scope is None:
             informer = self._new_source(side, info, CollectionListerWatcher(rest, info.gvr))
         else:
             informer = NamespacedInformer(

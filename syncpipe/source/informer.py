@@ -28,7 +28,7 @@ from typing import Protocol
 
 import attrs
 
-from syncpipe.model.events import Side
+from syncpipe.model.events import Event, Side
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.source import dispatch, reflector, store
@@ -239,3 +239,44 @@ class NamespacedInformer(Informer):
     def last_error(self) -> BaseException | None:
         errors = [each.last_error for each in self.reflectors.values() if each.last_error]
         return errors[0] if errors else None
+
+
+class SharedSource:
+    """Another consumer's running informer, lent: ``add_handler`` adds to it, ``start``
+    replays its cache to the handlers added (its first list was seen by others), ``stop``
+    silences them and leaves the informer to its owner. One watch serves both."""
+
+    def __init__(self, informer: Informer) -> None:
+        self._informer = informer
+        self._active = True
+
+    @property
+    def store(self) -> store.Store:
+        return self._informer.store
+
+    @property
+    def last_error(self) -> BaseException | None:
+        return self._informer.last_error
+
+    def add_handler(self, handler: Handler) -> None:
+        def while_lent(event: Event) -> None:
+            if self._active:
+                handler(event)
+
+        self._informer.add_handler(while_lent)
+
+    def start(self) -> None:
+        self._informer.resync()
+
+    def stop(self, timeout: float = reflector.STOP_JOIN_TIMEOUT) -> bool:
+        self._active = False
+        return True
+
+    def has_synced(self) -> bool:
+        return self._informer.has_synced()
+
+    def wait_for_sync(self, timeout: float | None = None) -> bool:
+        return self._informer.wait_for_sync(timeout)
+
+    def resync(self) -> int:
+        return self._informer.resync()

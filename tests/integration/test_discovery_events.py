@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from syncpipe.model.events import Direction, Side
 from syncpipe.model.resources import CRD_GVR as CRDS
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime.syncer import SYNCER_CONFIGS
@@ -70,6 +71,11 @@ def test_objects_of_a_crd_created_while_running_are_synced_without_a_discovery_s
             message=lambda: f"no copy; syncer syncs {syncer.describe()}",
         )
         assert copy["metadata"]["labels"]["syncpipe.io/owner"]
+        # The selected CRDs are read from the watch that follows them: one watch, not two.
+        crd_source = syncer.flows[Direction.DOWN].sources[CRDS].informer
+        api_watch = syncer._api_watches[Side.UPSTREAM].informers[(CRDS.group, CRDS.resource)]
+        assert crd_source is not None
+        assert crd_source.store is api_watch.store
     finally:
         syncer.stop(timeout=10)
 
