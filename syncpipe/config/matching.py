@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from syncpipe.config import names
-from syncpipe.config.objectselector import LabelSelector
 from syncpipe.config.names import WILDCARD
+from syncpipe.config.objectselector import LabelSelector
 from syncpipe.config.rules import ResourcePattern, SelectionRule
 from syncpipe.model.resources import ResourceInfo
 

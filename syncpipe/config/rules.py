@@ -30,8 +30,8 @@ from collections.abc import Iterator
 import attrs
 
 from syncpipe.config import edgesyncconfig, syncerconfig
-from syncpipe.config.objectselector import LabelSelector
 from syncpipe.config.names import WILDCARD
+from syncpipe.config.objectselector import LabelSelector
 from syncpipe.model.events import Direction
 from syncpipe.model.resources import NAMESPACE_GVR, ResourceInfo
 

@@ -97,6 +97,8 @@ def source_namespaces(
     """
     if direction is not Direction.DOWN or info.gvr.group_resource in UNFILTERED_SOURCES:
         return ()
+    if not info.watchable:
+        return ()  # polled: one list of the collection per interval
     namespaces = selection.source_namespaces(direction, info)
     if not namespaces or len(namespaces) > max_namespaced_watches:
         return ()

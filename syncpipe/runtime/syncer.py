@@ -53,8 +53,7 @@ from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
 from syncpipe.runtime.statuspacing import StatusPacer
 from syncpipe.runtime.workqueue import WorkQueue
-from syncpipe.source.informer import EventSource, Informer
-from syncpipe.source.namespaced import NamespacedSources
+from syncpipe.source.informer import EventSource, Informer, NamespacedInformer, SharedSource
 from syncpipe.source.polling import PollingSource
 
 log = logging.getLogger(__name__)
@@ -402,11 +401,7 @@ class Syncer:
         if self._upstream_namespaces is not None:
             found.append(self._upstream_namespaces)
         for flow in self.flows.values():
-            for state in flow.sources.values():
-                if isinstance(state.informer, NamespacedSources):
-                    found.extend(state.informer.parts.values())  # each one watch of its own
-                elif state.informer is not None:
-                    found.append(state.informer)
+            found.extend(s.informer for s in flow.sources.values() if s.informer is not None)
         with self._targets_lock:
             found.extend(self._targets.values())
         return found
@@ -667,7 +662,10 @@ class Syncer:
                 selection,
                 direction,
                 infos,
-                max_namespaced_watches=self.settings.max_namespaced_watches,
+                # Polling lists the collection as a whole (--source poll).
+                max_namespaced_watches=0
+                if self.settings.source_mode == "poll"
+                else self.settings.max_namespaced_watches,
             )
             self._reconcile_sources(direction, wanted_sources, changed)
 
@@ -728,19 +726,20 @@ class Syncer:
         rest = self.upstream if side is Side.UPSTREAM else self.downstream
         info, selector = state.info, state.label_selector
         informer: EventSource
-        if state.namespaces:
-            informer = NamespacedSources(
-                {
-                    ns: self._new_source(
-                        side,
-                        info,
-                        CollectionListerWatcher(
-                            rest, info.gvr, namespace=ns, label_selector=selector
-                        ),
+        watching = self._api_watches[side].informers.get((info.gvr.group, info.gvr.resource))
+        if isinstance(watching, Informer) and watching.store.gvr == info.gvr and not selector:
+            informer = SharedSource(watching)  # CRDs selected: the API watch's serves both
+        elif state.namespaces:
+            informer = NamespacedInformer(
+                gvr=info.gvr,
+                side=side,
+                lister_watchers={
+                    ns: CollectionListerWatcher(
+                        rest, info.gvr, namespace=ns, label_selector=selector
                     )
                     for ns in state.namespaces
                 },
-                name=f"{side.value}:{info.gvr}",
+                resync_period=self.settings.resync_period,
             )
         else:
             informer = self._new_source(

@@ -30,7 +30,7 @@ import builtins
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Final, NamedTuple, Protocol
+from typing import Final, NamedTuple, TypeVar
 
 import attrs
 import orjson
@@ -142,20 +142,15 @@ class _Counters:
     resyncs: int = 0
 
 
-class StoreReader(Protocol):
-    """What the pipeline reads of a source's cache (a ``Store``, or a union of several)."""
+_T = TypeVar("_T")
 
-    def get(self, key: ObjectKey) -> RawObject | None: ...
 
-    def list(self) -> builtins.list[RawObject]: ...
-
-    def keys(self) -> builtins.list[ObjectKey]: ...
-
-    def __iter__(self) -> Iterator[ObjectKey]: ...
-
-    def __len__(self) -> int: ...
-
-    def __contains__(self, key: object) -> bool: ...
+def _split(
+    items: dict[ObjectKey, _T], namespace: str
+) -> tuple[dict[ObjectKey, _T], dict[ObjectKey, _T]]:
+    """``items`` in ``namespace``, and the others."""
+    inside = {k: v for k, v in items.items() if k.namespace == namespace}
+    return inside, {k: v for k, v in items.items() if k.namespace != namespace}
 
 
 class Store:
@@ -266,9 +261,16 @@ class Store:
             self._emit(EventType.DELETED, key, obj, objects.resource_version_of(obj))
 
     def replace(
-        self, items: Iterable[RawObject], resource_version: str, *, report_unchanged: bool = True
+        self,
+        items: Iterable[RawObject],
+        resource_version: str,
+        *,
+        report_unchanged: bool = True,
+        namespace: str | None = None,
     ) -> None:
-        """Make the cache exactly ``items`` (a complete list taken at ``resource_version``).
+        """Make the cache exactly ``items`` (a complete list taken at ``resource_version``);
+        with ``namespace``, only that namespace's part of the cache (the list of one
+        namespace, where one store is filled namespace by namespace) and the rest stays.
 
         Emits ``ADDED`` for new keys, ``MODIFIED`` for changed objects, ``REPLACED`` for
         objects that did not change (unless ``report_unchanged`` is false, as polling wants), and
@@ -283,6 +285,11 @@ class Store:
             self._items = {}
             self._hot = {}
             self._fresh = fresh = {}
+            if namespace is not None:
+                previous, kept = _split(previous, namespace)
+                self._items.update(kept)
+                self._hot.update(_split(previous_hot, namespace)[1])
+                fresh.update(_split(previous_fresh, namespace)[1])
             self._resource_version = resource_version
             self._counts.replaces += 1
             for key, obj in listed.items():

@@ -75,3 +75,26 @@ def cr(group: str, kind: str, name: str, namespace: str = "", **extra: Any) -> d
     if namespace:
         meta["namespace"] = namespace
     return {"apiVersion": f"{group}/v1alpha1", "kind": kind, "metadata": meta, **extra}
+
+
+def namespace_scope_config(
+    name: str,
+    namespaces: list[str],
+    resources: tuple[tuple[str, str, str], ...] = (("", "v1", "configmaps"),),
+    *,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A SyncerConfig selecting ``resources`` (group, version, resource) in ``namespaces``."""
+    return {
+        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "kind": "SyncerConfig",
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": {
+            "namespaceScope": {
+                "namespaces": namespaces,
+                "resources": [
+                    {"group": g, "resource": r, "apiVersion": v} for g, v, r in resources
+                ],
+            }
+        },
+    }

@@ -46,6 +46,7 @@ def test_the_original_deployments_argument_list_runs_syncpipe(
     copy = h.wait_get(down_rest, h.CM, ns, "app")
     # --sync-target-name names the syncer (its ownership mark) when --syncer-name is absent.
     assert h.label(copy, h.OWNER_LABEL) == ownership.owner_label_value(unique_name)
+
     def own_entry(obj) -> dict:
         return ((obj.get("status") or {}).get("syncers") or {}).get(unique_name) or {}
 

@@ -327,16 +327,9 @@ def writes(syncer: Syncer, side: str = "downstream") -> int:
 
 
 def upstream_informer(syncer: Syncer, resource: str) -> Any:
-    """The upstream source informer of ``resource`` (for its reflector's statistics).
-
-    A resource selected in one named namespace is watched in that namespace: its one part.
-    """
+    """The upstream source informer of ``resource`` (for its reflector's statistics)."""
     for gvr, state in syncer.flows[Direction.DOWN].sources.items():
         if gvr.resource == resource and state.informer is not None:
-            parts = getattr(state.informer, "parts", None)
-            if parts is not None:
-                (only,) = parts.values()
-                return only
             return state.informer
     return None
 

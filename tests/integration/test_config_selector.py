@@ -18,17 +18,7 @@ CM = GroupVersionResource("", "v1", "configmaps")
 
 def config(name: str, namespace: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
     """The ConfigMaps of ``namespace``."""
-    return {
-        "apiVersion": "edge.kubestellar.io/v2alpha1",
-        "kind": "SyncerConfig",
-        "metadata": {"name": name, "labels": labels or {}},
-        "spec": {
-            "namespaceScope": {
-                "namespaces": [namespace],
-                "resources": [{"group": "", "resource": "configmaps", "apiVersion": "v1"}],
-            }
-        },
-    }
+    return manifests.namespace_scope_config(name, [namespace], labels=labels)
 
 
 def namespace_with_configmap(rest, name: str) -> None:

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
+from syncpipe.model.events import Direction, Side
 from syncpipe.model.resources import CRD_GVR as CRDS
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime.syncer import SYNCER_CONFIGS
-from syncpipe.testing import wait_established, wait_for
+from syncpipe.testing import manifests, wait_established, wait_for
 from syncpipe.testing.manifests import cr, crd
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.usefixtures("syncer_crds")]
@@ -22,28 +23,18 @@ NO_SWEEP = 3600.0
 
 def config(name: str, namespace: str, group: str) -> dict[str, Any]:
     """ConfigMaps and the ``gizmos`` of ``group`` in ``namespace``, and the gizmos' CRD."""
-    return {
-        "apiVersion": "edge.kubestellar.io/v2alpha1",
-        "kind": "SyncerConfig",
-        "metadata": {"name": name},
-        "spec": {
-            "namespaceScope": {
-                "namespaces": [namespace],
-                "resources": [
-                    {"group": "", "resource": "configmaps", "apiVersion": "v1"},
-                    {"group": group, "resource": "gizmos", "apiVersion": "v1alpha1"},
-                ],
-            },
-            "clusterScope": [
-                {
-                    "group": "apiextensions.k8s.io",
-                    "resource": "customresourcedefinitions",
-                    "apiVersion": "v1",
-                    "objects": [f"gizmos.{group}"],
-                }
-            ],
-        },
-    }
+    selected = manifests.namespace_scope_config(
+        name, [namespace], (("", "v1", "configmaps"), (group, "v1alpha1", "gizmos"))
+    )
+    selected["spec"]["clusterScope"] = [
+        {
+            "group": "apiextensions.k8s.io",
+            "resource": "customresourcedefinitions",
+            "apiVersion": "v1",
+            "objects": [f"gizmos.{group}"],
+        }
+    ]
+    return selected
 
 
 @pytest.fixture
@@ -80,6 +71,11 @@ def test_objects_of_a_crd_created_while_running_are_synced_without_a_discovery_s
             message=lambda: f"no copy; syncer syncs {syncer.describe()}",
         )
         assert copy["metadata"]["labels"]["syncpipe.io/owner"]
+        # The selected CRDs are read from the watch that follows them: one watch, not two.
+        crd_source = syncer.flows[Direction.DOWN].sources[CRDS].informer
+        api_watch = syncer._api_watches[Side.UPSTREAM].informers[(CRDS.group, CRDS.resource)]
+        assert crd_source is not None
+        assert crd_source.store is api_watch.store
     finally:
         syncer.stop(timeout=10)
 

@@ -12,7 +12,6 @@ from syncpipe.model.events import Direction
 from syncpipe.model.objects import name_of
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
-from syncpipe.source.namespaced import NamespacedSources
 from syncpipe.testing import wait_for
 from syncpipe.testing.manifests import configmap, deployment
 
@@ -462,9 +461,8 @@ def test_an_upstream_view_that_suddenly_lists_empty_deletes_nothing_beyond_the_b
     # A relist that suddenly comes back empty (as after a revoked RBAC grant or a wrong
     # workspace): the cache is replaced by nothing, every object looks deleted.
     source = running.flows[Direction.DOWN].sources[CM]
-    assert isinstance(source.informer, NamespacedSources)  # one namespace: watched there
-    (informer,) = source.informer.parts.values()
-    informer.store.replace([], informer.store.resource_version)
+    assert source.informer is not None
+    source.informer.store.replace([], source.informer.store.resource_version)
     wait_for(lambda: running.guard.tripped, timeout=30)
     threading.Event().wait(3.0)
     remaining = [o for o in down_rest.list(CM, ns)[0] if o["metadata"]["name"].startswith("cm")]

@@ -11,6 +11,7 @@ from syncpipe.config.edgesyncconfig import Conversion, EdgeSyncConfig, EdgeSyncR
 from syncpipe.config.rules import ResourcePattern
 from syncpipe.config.selection import Selection, summary
 from syncpipe.config.syncerconfig import SyncerConfig, parse_config
+from syncpipe.model.events import Direction
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 
 CHEESE = "cheese.testing.k8s.io"
@@ -692,7 +693,6 @@ def test_another_config_without_a_selector_still_selects_unlabelled_objects():
 
 
 def test_upsync_sets_take_a_selector_too():
-    from syncpipe.model.events import Direction
 
     selection = Selection.from_configs(
         [
@@ -721,7 +721,6 @@ def test_upsync_sets_take_a_selector_too():
 
 
 def test_the_source_watch_is_filtered_by_the_server_only_when_every_entry_agrees():
-    from syncpipe.model.events import Direction
 
     configmaps = info("", "v1", "configmaps", "ConfigMap", namespaced=True)
     selected = {
@@ -805,7 +804,6 @@ def test_a_changed_selector_is_a_changed_selection():
 
 
 def test_source_namespaces_are_the_named_ones_or_none_for_every_namespace():
-    from syncpipe.model.events import Direction
 
     configmaps = info("", "v1", "configmaps", "ConfigMap", namespaced=True)
     named = Selection.from_configs(
