@@ -15,21 +15,23 @@ labelled ``fleet.syncpipe.io/edge=edge-007`` selecting that namespace. Its synce
 ``--namespace-mapping prefix:edge-007-``, so its copies land in ``edge-007-app-007``
 downstream and no two syncers share an object on either side.
 
-Request counts come from the API servers' ``/metrics`` (``fleet_metrics.py``), diffed; a
-baseline rate measured before the syncers start (the controller managers' own traffic: lease
-renewals, discovery) is subtracted from every phase, as is the benchmark's own writes.
+Every syncer runs as its own ServiceAccount (``fleet-syncers/edge-007`` on each side), and
+both API servers audit exactly those accounts (``fleet_audit.py``): requests and open watches
+are counted per syncer by the servers that served them, discovery included, without the
+controller managers' traffic or the benchmark's own requests (it uses the admin).
 
 1. **start-up storm**: all N started at once -> time until every edge has every object
    (downstream watches on the workload's label), per-edge completion, upstream and downstream
    requests by verb, CPU of every control-plane process and of the syncers meanwhile.
 2. **at rest** (``--rest``, default 5m), after the control planes went quiet: upstream and
-   downstream requests per minute per syncer by verb, open watches per syncer on each side
-   (``apiserver_longrunning_gauge{verb="WATCH"}`` minus the baseline's), syncer CPU and RSS
-   per process (``/proc``).
+   downstream requests per minute per syncer by verb (and the busiest syncer's), open watches
+   per syncer on each side at the end of the window, syncer CPU and RSS per process
+   (``/proc``).
 3. **fleet-wide rollout**: the same template change (an annotation of Deployment ``web-0``'s
    pod template) written upstream to every edge's copy at once -> per edge, the time from its
    upstream write returning to its downstream copy carrying it (p50/p99/max), the time until
-   the last edge has it, and the upstream requests until the control planes are quiet again.
+   the last edge has it, and the syncers' upstream requests until then and until the control
+   planes are quiet again (the status the edges' Deployment controllers write comes back).
 4. **status fan-in**: every edge's ``Widget`` copy gets a status change downstream (PATCH
    ``/status``) at once -> per edge until the upstream object carries it, until all N did,
    and the upstream writes it took.
@@ -38,7 +40,8 @@ renewals, discovery) is subtracted from every phase, as is the benchmark's own w
    namespaces; its at-rest requests per edge per minute beside syncpipe's.
 
 ``--syncer-config-selector`` is detected from ``python -m syncpipe run --help``. Without it
-every syncer would merge every edge's SyncerConfig, so the benchmark then refuses N > 1.
+every syncer would merge every edge's SyncerConfig, so the benchmark then refuses N > 1
+(``MAX_SYNCERS_WITHOUT_SELECTOR``).
 """
 
 from __future__ import annotations
@@ -656,7 +659,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.syncers < 1:
         parser.error("--syncers must be at least 1")
-    results = run(args)
+    try:
+        results = run(args)
+    except KeyboardInterrupt:
+        print("interrupted: every process this benchmark started is stopped", file=sys.stderr)
+        raise SystemExit(130) from None
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
