@@ -59,6 +59,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,7 @@ from fleet_setup import (  # noqa: E402
     Identities,
     SyncerFleet,
     prepare,
+    rss_bytes,
     selector_supported,
 )
 from live import DEPLOY, ArrivalWatch, ProcessClock, percentile, rest_for, wait  # noqa: E402
@@ -131,10 +133,15 @@ class Bench:
     clock: ProcessClock
     edges: list[Edge]
     timeout: float
+    ports: dict[str, int]  # side -> its API server's port
+    apiserver_pids: dict[str, int]
 
     @property
     def n(self) -> int:
         return len(self.edges)
+
+    def apiserver_rss_mb(self) -> dict[str, float]:
+        return {side: round(rss_bytes(pid) / 2**20, 1) for side, pid in self.apiserver_pids.items()}
 
 
 def sleep_watching(fleet: SyncerFleet, seconds: float) -> None:
@@ -217,6 +224,7 @@ def measure_startup(bench: Bench, fleet: SyncerFleet) -> dict[str, Any]:
     }
     with watching(list(watches.values())):
         quiet = bench.clock.wait_quiet()
+        apiserver_rss = bench.apiserver_rss_mb()
         before = bench.meter.snap()
         cpu_before = bench.clock.read()
         started = time.perf_counter()
@@ -241,6 +249,7 @@ def measure_startup(bench: Bench, fleet: SyncerFleet) -> dict[str, Any]:
         "per_edge_seconds": summarize_seconds(per_edge),
         "requests": traffic(Meter.served(before, after)),
         "cpu_seconds": {**cpu, "syncers (all)": round(sum(syncer_cpu.values()), 2)},
+        "apiserver_rss_mb_before": apiserver_rss,
     }
 
 
@@ -261,7 +270,16 @@ def open_watches(snaps: Snaps, syncers: int) -> dict[str, Any]:
     return out
 
 
-def measure_rest(bench: Bench, fleet: SyncerFleet, seconds: float) -> dict[str, Any]:
+def per_process(values: dict[str, int], scale: float = 1.0) -> dict[str, float]:
+    return {
+        "mean": round(scale * statistics.mean(values.values()), 4),
+        "max": round(scale * max(values.values()), 4),
+    }
+
+
+def measure_rest(
+    bench: Bench, fleet: SyncerFleet, seconds: float, apiserver_rss_before: dict[str, float]
+) -> dict[str, Any]:
     """Phase 2: a window at rest, after the control planes went quiet."""
     quiet = bench.clock.wait_quiet()
     before = bench.meter.snap()
@@ -270,6 +288,7 @@ def measure_rest(bench: Bench, fleet: SyncerFleet, seconds: float) -> dict[str, 
     after = bench.meter.snap()
     cpu = {name: used - cpu_before[name] for name, used in fleet.cpu().items()}
     rss = fleet.rss()
+    apiserver_rss = bench.apiserver_rss_mb()
     window = after["upstream"].at - before["upstream"].at
     return {
         "waited_for_quiet_seconds": round(quiet, 1),
@@ -278,13 +297,19 @@ def measure_rest(bench: Bench, fleet: SyncerFleet, seconds: float) -> dict[str, 
             Meter.served(before, after), 60.0 / window, bench.n
         ),
         "open_watches_per_syncer": open_watches(after, bench.n),
+        # HTTP/1.1 (urllib3): every open watch holds a connection of its own
+        "tcp_connections_per_syncer": {
+            side: per_process(fleet.connections(bench.ports[side])) for side in SIDES
+        },
         "syncer_cpu_cores": {
             "mean": round(statistics.mean(cpu.values()) / window, 4),
             "max": round(max(cpu.values()) / window, 4),
         },
-        "syncer_rss_mb": {
-            "mean": round(statistics.mean(rss.values()) / 2**20, 1),
-            "max": round(max(rss.values()) / 2**20, 1),
+        "syncer_rss_mb": per_process(rss, 1 / 2**20),
+        "apiserver_rss_mb": apiserver_rss,
+        "apiserver_rss_mb_growth_per_syncer": {
+            side: round((apiserver_rss[side] - apiserver_rss_before[side]) / bench.n, 2)
+            for side in SIDES
         },
     }
 
@@ -431,6 +456,13 @@ def machine() -> dict[str, Any]:
     }
 
 
+def port_of(url: str) -> int:
+    port = urllib.parse.urlsplit(url).port
+    if port is None:
+        raise ValueError(f"no port in {url}")
+    return port
+
+
 def apiserver_log(plane: ControlPlane) -> pathlib.Path:
     """Where ``syncpipe.devenv`` appends the API server's output (and so its audit events)."""
     return plane.workdir / "logs" / "kube-apiserver.log"
@@ -473,6 +505,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         try:
             n = len(edges)
             print(f"0/5 {n} edges of {sum(OBJECTS_PER_EDGE.values())} objects upstream ...")
+            plane_of = {"upstream": planes.upstream, "downstream": planes.downstream}
             identities = Identities.create([planes.upstream, planes.downstream], edges)
             prepare(up, down, edges)
             logs = {
@@ -486,6 +519,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 clock=ProcessClock(planes, own=OWN),
                 edges=edges,
                 timeout=args.timeout,
+                ports={side: port_of(plane.server) for side, plane in plane_of.items()},
+                apiserver_pids={
+                    side: next(
+                        p.pid for p in plane.describe().processes if p.name == "kube-apiserver"
+                    )
+                    for side, plane in plane_of.items()
+                },
             )
             fleet = SyncerFleet(
                 edges,
@@ -497,7 +537,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"1/5 start-up storm: {n} syncers at once ...")
             results["startup"] = measure_startup(bench, fleet)
             print(f"2/5 at rest for {args.rest:g} s ...")
-            results["at_rest"] = measure_rest(bench, fleet, args.rest)
+            results["at_rest"] = measure_rest(
+                bench, fleet, args.rest, results["startup"]["apiserver_rss_mb_before"]
+            )
             print("3/5 fleet-wide rollout ...")
             results["rollout"] = measure_rollout(bench, fleet, "rollout-1")
             print("4/5 status fan-in ...")
@@ -578,7 +620,15 @@ def report(results: dict[str, Any]) -> None:
         (
             "syncer RSS (MB) mean / max",
             f"{rest['syncer_rss_mb']['mean']:.0f} / {rest['syncer_rss_mb']['max']:.0f}",
-            "",
+            "API servers' growth per syncer, up / down: "
+            f"{rest['apiserver_rss_mb_growth_per_syncer']['upstream']:g} / "
+            f"{rest['apiserver_rss_mb_growth_per_syncer']['downstream']:g} MB",
+        ),
+        (
+            "TCP connections per syncer, up / down",
+            f"{rest['tcp_connections_per_syncer']['upstream']['mean']:g} / "
+            f"{rest['tcp_connections_per_syncer']['downstream']['mean']:g}",
+            "one per open watch (HTTP/1.1) plus the request pool",
         ),
         (
             "rollout p50 / p99 / max (ms)",

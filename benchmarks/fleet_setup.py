@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import functools
+import os
 import pathlib
 import re
 import signal
@@ -285,6 +286,25 @@ def rss_bytes(pid: int) -> int:
     return int(found.group(1)) * 1024 if found else 0
 
 
+ESTABLISHED = "01"  # TCP state in /proc/net/tcp
+
+
+def connections_to(pid: int, port: int) -> int:
+    """Established TCP connections a process holds to ``port`` (IPv4 loopback, ``/proc``)."""
+    try:
+        links = [os.readlink(f) for f in pathlib.Path(f"/proc/{pid}/fd").iterdir()]
+    except OSError:
+        return 0
+    sockets = {link[8:-1] for link in links if link.startswith("socket:[")}
+    count = 0
+    for line in pathlib.Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+        if fields[3] == ESTABLISHED and remote_port == port and fields[9] in sockets:
+            count += 1
+    return count
+
+
 class SyncerFleet:
     """N ``python -m syncpipe run`` processes, one per edge, logs in ``logdir``."""
 
@@ -353,6 +373,9 @@ class SyncerFleet:
 
     def rss(self) -> dict[str, int]:
         return {name: rss_bytes(pid) for name, pid in self.pids().items()}
+
+    def connections(self, port: int) -> dict[str, int]:
+        return {name: connections_to(pid, port) for name, pid in self.pids().items()}
 
     def stop(self) -> None:
         """SIGTERM to all, SIGKILL to those still running after ``STOP_TIMEOUT``; safe twice."""
