@@ -166,26 +166,32 @@ def mixed(objs: list[tuple[GroupVersionResource, dict[str, Any]]]) -> list[Any]:
     return out
 
 
+OWN_PROCESS = "benchmark process (syncer)"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
 class ProcessClock:
     """CPU seconds used by the control planes' processes and this one (from ``/proc``)."""
 
-    def __init__(self, planes: Any) -> None:
-        self.pids: dict[str, int] = {"benchmark process (syncer)": os.getpid()}
+    def __init__(self, planes: Any, own: str = OWN_PROCESS) -> None:
+        self.own = own
+        self.pids: dict[str, int] = {own: os.getpid()}
         for plane in (planes.upstream, planes.downstream):
             for process in plane.describe().processes:
                 self.pids[f"{plane.name} {process.name}"] = process.pid
-        self._tick = os.sysconf("SC_CLK_TCK")
-
-    def _cpu(self, pid: int) -> float:
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return 0.0
-        return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
 
     def read(self) -> dict[str, float]:
-        return {name: self._cpu(pid) for name, pid in self.pids.items()}
+        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
 
     @staticmethod
     def used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
@@ -194,7 +200,7 @@ class ProcessClock:
     def wait_quiet(self) -> float:
         """Wait until the control planes are quiet; returns the seconds it took."""
         started = time.monotonic()
-        planes = [name for name in self.pids if name != "benchmark process (syncer)"]
+        planes = [name for name in self.pids if name != self.own]
         while time.monotonic() - started < QUIET_TIMEOUT:
             before = self.read()
             time.sleep(QUIET_WINDOW)
@@ -230,7 +236,8 @@ def create_all(
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
         futures = [
-            pool.submit(rest.create, gvr, body["metadata"]["namespace"], body) for gvr, body in objs
+            pool.submit(rest.create, gvr, body["metadata"].get("namespace", ""), body)
+            for gvr, body in objs
         ]
         for future in futures:
             future.result()
@@ -724,7 +731,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _cpu_summary(cpu: dict[str, float]) -> str:
     apiservers = sum(v for k, v in cpu.items() if k.endswith("kube-apiserver"))
-    return f"{cpu['benchmark process (syncer)']:.2f} / {apiservers:.2f}"
+    return f"{cpu[OWN_PROCESS]:.2f} / {apiservers:.2f}"
 
 
 def report(results: dict[str, Any]) -> None:
