@@ -583,6 +583,17 @@ class Syncer:
             return None
         return informer.store.get(ObjectKey(NAMESPACE_GVR, "", name)) is not None
 
+    def _running_watch(self, side: Side, gvr: GroupVersionResource) -> Informer | None:
+        """An informer that already watches all of ``gvr`` on ``side`` for the syncer's own
+        needs (CRDs and APIServices for discovery, upstream Namespaces for clean-up): a source
+        of the same collection borrows it instead of opening a second watch of it."""
+        watching = self._api_watches[side].informers.get((gvr.group, gvr.resource))
+        if side is Side.UPSTREAM and gvr == NAMESPACE_GVR:
+            watching = self._upstream_namespaces
+        if isinstance(watching, Informer) and watching.store.gvr == gvr:
+            return watching
+        return None
+
     def _ensure_upstream_namespace_watch(self) -> None:
         """Upstream Namespaces are always watched: a copied Namespace is deleted only when its
         upstream Namespace is gone, which must be known even after namespaces were deselected."""
@@ -726,9 +737,9 @@ class Syncer:
         rest = self.upstream if side is Side.UPSTREAM else self.downstream
         info, selector = state.info, state.label_selector
         informer: EventSource
-        watching = self._api_watches[side].informers.get((info.gvr.group, info.gvr.resource))
-        if isinstance(watching, Informer) and watching.store.gvr == info.gvr and not selector:
-            informer = SharedSource(watching)  # CRDs selected: the API watch's serves both
+        watching = None if selector or state.namespaces else self._running_watch(side, info.gvr)
+        if watching is not None:
+            informer = SharedSource(watching)  # one watch serves both
         elif state.namespaces:
             informer = NamespacedInformer(
                 gvr=info.gvr,
