@@ -23,7 +23,7 @@ import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -39,6 +39,9 @@ ENV_VARS: Mapping[str, str] = {
     "kube-apiserver": "TEST_ASSET_KUBE_APISERVER",
     "kube-controller-manager": "TEST_ASSET_KUBE_CONTROLLER_MANAGER",
 }
+
+# Built by ``provision.sh --node`` into the same cache (a node for the downstream).
+NODE_BINARIES = ("kube-scheduler", "kubelet", "kube-proxy", "kubectl", "pause")
 
 Progress = Callable[[str], None]
 
@@ -131,7 +134,24 @@ def ensure_assets(
     return assets
 
 
-def _run_provision(cache: Path, missing: list[str], progress: Progress | None) -> None:
+def ensure_node_binaries(
+    *, progress: Progress | None = None, environ: Mapping[str, str] | None = None
+) -> None:
+    """Build the node's binaries into the cache and install its Debian packages, if missing."""
+    cache = cache_dir(environ)
+    if all(_is_executable(cache / "bin" / name) for name in NODE_BINARIES):
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".provision.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if all(_is_executable(cache / "bin" / name) for name in NODE_BINARIES):
+            return
+        _run_provision(cache, list(NODE_BINARIES), progress, extra=("--node",))
+
+
+def _run_provision(
+    cache: Path, missing: list[str], progress: Progress | None, extra: Sequence[str] = ()
+) -> None:
     log_path = cache / "provision.log"
     if progress is not None:
         progress(
@@ -140,7 +160,7 @@ def _run_provision(cache: Path, missing: list[str], progress: Progress | None) -
         )
     with log_path.open("wb") as log:
         result = subprocess.run(
-            ["bash", str(PROVISION_SCRIPT), str(cache)],
+            ["bash", str(PROVISION_SCRIPT), str(cache), *extra],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -167,7 +187,10 @@ def _require_executable(path: Path, source: str) -> Path:
 
 
 def main() -> None:
-    """``python -m syncpipe.devenv.assets``: find or build the binaries, print where they are."""
+    """``python -m syncpipe.devenv.assets [--node]``: find or build the binaries, say where.
+
+    With ``--node`` also the node's (``syncpipe dev up --with-node``, the node tests).
+    """
     import sys
 
     def progress(line: str) -> None:
@@ -175,6 +198,8 @@ def main() -> None:
 
     try:
         assets = ensure_assets(progress=progress)
+        if "--node" in sys.argv[1:]:
+            ensure_node_binaries(progress=progress)
     except AssetsError as exc:
         sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(1) from exc
