@@ -40,8 +40,10 @@ ENV_VARS: Mapping[str, str] = {
     "kube-controller-manager": "TEST_ASSET_KUBE_CONTROLLER_MANAGER",
 }
 
-# Built by ``provision.sh --node`` into the same cache (a node for the downstream).
+# Built by ``provision.sh --node`` into the same cache (a node for the downstream) ...
 NODE_BINARIES = ("kube-scheduler", "kubelet", "kube-proxy", "kubectl", "pause")
+# ... which also installs these from Debian's packages (found on PATH).
+NODE_SYSTEM_TOOLS = ("containerd", "ctr", "runc", "umoci", "iptables", "ip")
 
 Progress = Callable[[str], None]
 
@@ -139,12 +141,18 @@ def ensure_node_binaries(
 ) -> None:
     """Build the node's binaries into the cache and install its Debian packages, if missing."""
     cache = cache_dir(environ)
-    if all(_is_executable(cache / "bin" / name) for name in NODE_BINARIES):
+
+    def complete() -> bool:
+        return all(_is_executable(cache / "bin" / name) for name in NODE_BINARIES) and all(
+            shutil.which(tool) for tool in NODE_SYSTEM_TOOLS
+        )
+
+    if complete():
         return
     cache.mkdir(parents=True, exist_ok=True)
     with (cache / ".provision.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if all(_is_executable(cache / "bin" / name) for name in NODE_BINARIES):
+        if complete():
             return
         _run_provision(cache, list(NODE_BINARIES), progress, extra=("--node",))
 

@@ -110,6 +110,9 @@ def apiserver_argv(
         "--allow-privileged=true",
         "--profiling=false",
     ]
+    if layout.address != LOOPBACK:
+        # The node's name resolves nowhere: `kubectl logs/exec` reach its kubelet by address.
+        argv.append("--kubelet-preferred-address-types=InternalIP")
     if watch_cache_sizes:
         argv.append(f"--watch-cache-sizes={','.join(watch_cache_sizes)}")
     # Last, so that a caller's flag overrides ours (the Go flag parser keeps the last value).

@@ -135,14 +135,11 @@ class NodeBinaries:
     umoci: Path
 
 
-SYSTEM_TOOLS = ("containerd", "ctr", "runc", "umoci")
-
-
 def find_node_binaries(environ: Mapping[str, str] | None = None) -> NodeBinaries | str:
     """The node's binaries, or a sentence naming those that are missing."""
     env = os.environ if environ is None else environ
     built = {name: assets.cache_dir(env) / "bin" / name for name in assets.NODE_BINARIES}
-    system = {name: shutil.which(name) for name in SYSTEM_TOOLS}
+    system = {name: shutil.which(name) for name in assets.NODE_SYSTEM_TOOLS}
     missing = [name for name, path in built.items() if not os.access(path, os.X_OK)]
     missing += [name for name, path in system.items() if path is None]
     missing += [f"CNI plugin {p}" for p in CNI_PLUGINS if not (CNI_BIN_DIR / p).exists()]
@@ -733,3 +730,17 @@ def _unmount_under(root: Path) -> None:
     prefix = str(root)
     for mount_point in sorted((m for m in mounts if m.startswith(prefix)), reverse=True):
         subprocess.run(["umount", "-l", mount_point], capture_output=True, check=False)
+
+
+def main() -> None:
+    """``python -m syncpipe.devenv.node``: exit 0 if this machine can run a node, else say why."""
+    import sys
+
+    missing = missing_prerequisites()
+    for problem in missing:
+        sys.stderr.write(f"no node here: {problem}\n")
+    raise SystemExit(1 if missing else 0)
+
+
+if __name__ == "__main__":
+    main()

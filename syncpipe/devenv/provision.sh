@@ -135,12 +135,9 @@ build_pause() {
 
 install_node_packages() {
   # The node's runtime from Debian; nothing of it is pulled from a registry.
-  local missing=() cmd
-  for cmd in containerd:containerd runc:runc /usr/lib/cni/bridge:containernetworking-plugins \
-             iptables:iptables busybox:busybox-static umoci:umoci ip:iproute2; do
-    if [[ ${cmd%%:*} == /* ]]; then [ -x "${cmd%%:*}" ] && continue
-    else command -v "${cmd%%:*}" >/dev/null 2>&1 && continue; fi
-    missing+=("${cmd#*:}")
+  local missing=() pkg
+  for pkg in containerd runc containernetworking-plugins iptables busybox-static umoci iproute2; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
   done
   ((${#missing[@]})) || return 0
   log "installing from Debian: ${missing[*]}"
