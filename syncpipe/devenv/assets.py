@@ -205,9 +205,10 @@ def main() -> None:
         sys.stderr.write(line + "\n")
 
     try:
-        assets = ensure_assets(progress=progress)
         if "--node" in sys.argv[1:]:
+            # First: on a clean machine one build then makes the control plane's binaries too.
             ensure_node_binaries(progress=progress)
+        assets = ensure_assets(progress=progress)
     except AssetsError as exc:
         sys.stderr.write(f"error: {exc}\n")
         raise SystemExit(1) from exc

@@ -52,6 +52,8 @@ PAUSE_IMAGE = f"docker.io/library/syncpipe-pause:{assets.KUBERNETES_VERSION}"
 BUSYBOX_IMAGE = "docker.io/library/syncpipe-busybox:dev"
 SYNCPIPE_IMAGE = "docker.io/library/syncpipe:dev"  # what scripts/build-image names its image
 BUSYBOX_APPLETS = ("sh", "sleep", "tail", "cat", "echo", "ls", "wget", "nc", "httpd")
+POD_LOG_DIR = Path("/var/log/pods")
+CONTAINER_LOG_LINKS = Path("/var/log/containers")
 CONTAINERD_NAMESPACE = "k8s.io"  # the namespace the CRI plugin keeps images in
 READY_TIMEOUT_SECONDS = 120.0
 
@@ -692,6 +694,7 @@ def cleanup_node(binaries: NodeBinaries, workdir: Path, run_dir: Path) -> None:
         processes.stop_pid(record)
     for tool in ("iptables", "ip6tables"):
         _remove_kube_rules(tool)
+    _remove_pod_logs(layout.containerd_config)
     _unmount_under(layout.workdir)
     _unmount_under(layout.run_dir)
     shutil.rmtree(layout.run_dir, ignore_errors=True)
@@ -723,6 +726,22 @@ def _remove_kube_rules(tool: str) -> None:
     subprocess.run(
         [f"{tool}-restore"], input="\n".join(kept) + "\n", text=True, capture_output=True
     )
+
+
+def _remove_pod_logs(since_file: Path) -> None:
+    """The kubelet 1.20 writes pod logs under /var/log/pods whatever its root: remove those
+    made since the node started (``since_file``; one node per machine, the bridge is fixed)."""
+    try:
+        since = since_file.stat().st_mtime
+    except OSError:
+        return
+    for pod_logs in POD_LOG_DIR.glob("*_*_*"):
+        with contextlib.suppress(OSError):
+            if pod_logs.stat().st_mtime >= since:
+                shutil.rmtree(pod_logs, ignore_errors=True)
+    for link in CONTAINER_LOG_LINKS.glob("*.log"):
+        if link.is_symlink() and not link.exists():
+            link.unlink(missing_ok=True)
 
 
 def _unmount_under(root: Path) -> None:

@@ -131,6 +131,13 @@ def _ready_pod(rest: RestClient, ns: str, not_named: str = "") -> dict[str, Any]
     return found
 
 
+def _initial_writes(cluster: Cluster, ns: str, pod: dict[str, Any]) -> int:
+    """The writes a syncer pod reports with its "initial sync done" line."""
+    log = cluster.kubectl("downstream", "logs", "-n", ns, pod["metadata"]["name"])
+    (summary,) = [line for line in log.splitlines() if "syncpipe: initial sync done" in line]
+    return int(summary.rsplit(",", 1)[1].split()[0])
+
+
 def test_syncer_gen_manifest_runs_the_image_on_a_node_and_real_status_returns(
     cluster, tmp_path, record_property
 ):
@@ -189,6 +196,9 @@ def test_syncer_gen_manifest_runs_the_image_on_a_node_and_real_status_returns(
         if line.strip().startswith("namespace:")
     )
     first = _ready_pod(down, syncer_ns)
+    # Both probes green: ready, and never restarted by its liveness probe.
+    assert first["status"]["containerStatuses"][0]["restartCount"] == 0
+    first_writes = _initial_writes(cluster, syncer_ns, first)
     start_to_ready = time.monotonic() - applied_at
     record_property("syncer_apply_to_ready_seconds", round(start_to_ready, 1))
 
@@ -200,6 +210,7 @@ def test_syncer_gen_manifest_runs_the_image_on_a_node_and_real_status_returns(
     pods = [p for p in _syncer_pods(down, ns) if p["status"].get("phase") == "Running"]
     assert pods, "the downsynced Deployment has no running pod"
 
+    before_ns = down.get(h.NS, "", ns)["metadata"]["resourceVersion"]
     before_up = up.get(h.DEPLOY, ns, "web")["metadata"]["resourceVersion"]
     before_down = down.get(h.DEPLOY, ns, "web")["metadata"]["resourceVersion"]
     down.delete(PODS, syncer_ns, first["metadata"]["name"])
@@ -208,3 +219,7 @@ def test_syncer_gen_manifest_runs_the_image_on_a_node_and_real_status_returns(
     # Ready means its initial sync is done: it found both sides already agreeing.
     assert up.get(h.DEPLOY, ns, "web")["metadata"]["resourceVersion"] == before_up
     assert down.get(h.DEPLOY, ns, "web")["metadata"]["resourceVersion"] == before_down
+    assert down.get(h.NS, "", ns)["metadata"]["resourceVersion"] == before_ns
+    # Its writes are those of the first syncer, which had nothing to copy: the SyncerConfig
+    # heartbeat, nothing of the synced objects.
+    assert _initial_writes(cluster, syncer_ns, second) == first_writes
