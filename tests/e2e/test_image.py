@@ -19,6 +19,7 @@ import pytest
 
 import syncpipe
 from syncpipe.bootstrap import manifest
+from syncpipe.devenv import node
 from syncpipe.testing import wait_for
 from tests.e2e import helpers as h
 from tests.e2e import oci
@@ -50,7 +51,7 @@ def test_image_config_gives_the_containerfiles_entrypoint_user_and_environment(a
     for setting in containerfile["ENV"].split():
         assert setting in config["Env"]
     assert f"{manifest.HEALTH_PORT}/tcp" in config["ExposedPorts"]
-    assert config["Name"] == "docker.io/library/syncpipe:dev"
+    assert config["Name"] == node.SYNCPIPE_IMAGE  # what `dev up --with-node` loads
 
 
 def test_image_runs_syncpipe_as_its_non_root_user_on_a_read_only_root(bundle):
