@@ -70,6 +70,11 @@ def up(state_dir: Path, with_node: bool, image_archive: Path | None) -> None:
         records, node_record = _load(state_dir)
         if records is not None:
             if all(_running(r) for r in records):
+                if with_node and node_record is None:
+                    raise click.ClickException(
+                        f"a pair without a node runs (state in {state_dir}): `syncpipe dev down` "
+                        "first, then `syncpipe dev up --with-node`"
+                    )
                 click.echo(f"already running (state in {state_dir})")
                 _print_where(records)
                 return
@@ -78,9 +83,12 @@ def up(state_dir: Path, with_node: bool, image_archive: Path | None) -> None:
         binaries = _node_binaries(progress) if with_node else None
         found = assets.ensure_assets(progress=progress)
         started = time.monotonic()
+        if binaries is not None:
+            try:
+                node.ensure_bridge()  # before the API servers: they listen on its address
+            except node.NodeError as exc:
+                raise click.ClickException(str(exc)) from exc
         try:
-            if binaries is not None:
-                node.ensure_bridge()
             # stop_at_exit until detached: a failure or Ctrl-C leaves nothing behind.
             planes = pair.start_pair(
                 assets=found, workdir=state_dir, stop_at_exit=True, for_node=with_node

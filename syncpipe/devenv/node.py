@@ -469,14 +469,14 @@ def _run(argv: Sequence[str]) -> None:
 
 
 def ensure_bridge() -> None:
-    """Create ``syncpipe0`` with the node address (idempotent), up."""
-    if subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True).returncode != 0:
-        _run(["ip", "link", "add", BRIDGE, "type", "bridge"])
-    shown = subprocess.run(
-        ["ip", "-4", "addr", "show", "dev", BRIDGE], capture_output=True, text=True, check=False
-    )
-    if f"{NODE_ADDRESS}/" not in shown.stdout:
-        _run(["ip", "addr", "add", f"{NODE_ADDRESS}/{POD_SUBNET.split('/')[1]}", "dev", BRIDGE])
+    """Create ``syncpipe0`` with the node address, up; refuse if it exists (one node a machine)."""
+    if subprocess.run(["ip", "link", "show", BRIDGE], capture_output=True).returncode == 0:
+        raise NodeError(
+            f"bridge {BRIDGE} exists: another node runs on this machine (`syncpipe dev down` "
+            f"stops one started there; after a crash: `ip link del {BRIDGE}`)"
+        )
+    _run(["ip", "link", "add", BRIDGE, "type", "bridge"])
+    _run(["ip", "addr", "add", f"{NODE_ADDRESS}/{POD_SUBNET.split('/')[1]}", "dev", BRIDGE])
     _run(["ip", "link", "set", BRIDGE, "up"])
 
 

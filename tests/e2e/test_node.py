@@ -76,7 +76,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         pytest.skip(binaries)
     archive = oci.image_archive()
     workdir = tmp_path_factory.mktemp("node-cluster")
-    node.ensure_bridge()
+    try:
+        node.ensure_bridge()
+    except node.NodeError as exc:
+        pytest.skip(str(exc))
     try:
         planes = pair.start_pair(assets=assets.ensure_assets(), workdir=workdir, for_node=True)
         try:
