@@ -154,7 +154,9 @@ def ensure_node_binaries(
         fcntl.flock(lock, fcntl.LOCK_EX)
         if complete():
             return
-        _run_provision(cache, list(NODE_BINARIES), progress, extra=("--node",))
+        wanted = [*ENV_VARS, *NODE_BINARIES]
+        missing = [name for name in wanted if not _is_executable(cache / "bin" / name)]
+        _run_provision(cache, missing or ["Debian's node packages"], progress, extra=("--node",))
 
 
 def _run_provision(
