@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import click
 
-from syncpipe.devenv import assets, controlplane, kubeapi, node, pair, processes
+from syncpipe.devenv import assets, controlplane, kubeapi, node, nodeconfig, pair, processes
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
@@ -104,7 +104,7 @@ def up(state_dir: Path, with_node: bool, image_archive: Path | None) -> None:
     click.echo(f"started in {time.monotonic() - started:.1f}s (state in {state_dir})")
     _print_where(records)
     if node_record is not None:
-        click.echo(f"node {node.NODE_NAME}: Ready; logs {node_record.workdir / 'logs'}")
+        click.echo(f"node {nodeconfig.NODE_NAME}: Ready; logs {node_record.workdir / 'logs'}")
 
 
 def _node_binaries(progress: Callable[[str], None]) -> node.NodeBinaries:
@@ -177,7 +177,7 @@ def status(state_dir: Path) -> None:
             click.echo(f"  {process.name} pid {process.pid}: {state}")
         click.echo(f"  logs: {record.workdir / 'logs'}")
     if node_record is not None:
-        click.echo(f"node {node.NODE_NAME}:")
+        click.echo(f"node {nodeconfig.NODE_NAME}:")
         for process in node_record.processes:
             running = processes.pid_runs(process)
             healthy = healthy and running

@@ -22,7 +22,7 @@ import attrs
 
 from syncpipe.devenv import controlplane, flags
 from syncpipe.devenv.assets import Assets
-from syncpipe.devenv.node import NODE_ADDRESS
+from syncpipe.devenv.nodeconfig import NODE_ADDRESS
 
 UPSTREAM_CONTROLLERS = (
     "serviceaccount-token",

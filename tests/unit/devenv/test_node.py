@@ -9,7 +9,7 @@ import attrs
 import pytest
 from cryptography import x509
 
-from syncpipe.devenv import flags, node, pki
+from syncpipe.devenv import flags, node, nodeconfig, pki
 from tests.unit.devenv.test_flags import LAYOUT
 
 CGROUP_V1 = "\n".join(
@@ -18,7 +18,7 @@ CGROUP_V1 = "\n".join(
 CGROUP_V2_ONLY = "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,nodev,noexec,relatime 0 0"
 FILESYSTEMS = "nodev\tcgroup\nnodev\tcgroup2\nnodev\toverlay\n\text4\n"
 
-NODE_LAYOUT = node.NodeLayout(
+NODE_LAYOUT = nodeconfig.NodeLayout(
     workdir=Path("/w/node"),
     run_dir=Path("/run/syncpipe-node-x"),
     kubelet_port=10250,
@@ -59,9 +59,9 @@ def test_each_missing_prerequisite_is_named(overrides, sentence):
 
 
 def test_containerd_uses_cgroupfs_our_pause_image_and_private_paths():
-    config = tomllib.loads(node.containerd_config(NODE_LAYOUT))
+    config = tomllib.loads(nodeconfig.containerd_config(NODE_LAYOUT))
     cri = config["plugins"]["io.containerd.grpc.v1.cri"]
-    assert cri["sandbox_image"] == node.PAUSE_IMAGE
+    assert cri["sandbox_image"] == nodeconfig.PAUSE_IMAGE
     assert cri["restrict_oom_score_adj"] is True
     runc = cri["containerd"]["runtimes"]["runc"]["options"]
     assert runc == {"SystemdCgroup": False, "Root": "/run/syncpipe-node-x/runc"}
@@ -71,28 +71,28 @@ def test_containerd_uses_cgroupfs_our_pause_image_and_private_paths():
 
 
 def test_kubelet_matches_containerd_and_serves_only_on_the_bridge():
-    argv = node.kubelet_argv(Path("/bin/kubelet"), NODE_LAYOUT)
+    argv = nodeconfig.kubelet_argv(Path("/bin/kubelet"), NODE_LAYOUT)
     assert "--cgroup-driver=cgroupfs" in argv
     assert "--fail-swap-on=false" in argv
     assert "--container-runtime-endpoint=unix:///run/syncpipe-node-x/containerd.sock" in argv
-    assert f"--address={node.NODE_ADDRESS}" in argv
+    assert f"--address={nodeconfig.NODE_ADDRESS}" in argv
     assert "--read-only-port=0" in argv
 
 
 def test_pods_get_addresses_on_the_bridge_with_the_node_address_as_gateway():
-    (bridge, _loopback) = node.cni_config(NODE_LAYOUT)["plugins"]
-    assert bridge["bridge"] == node.BRIDGE
+    (bridge, _loopback) = nodeconfig.cni_config(NODE_LAYOUT)["plugins"]
+    assert bridge["bridge"] == nodeconfig.BRIDGE
     (range_,) = bridge["ipam"]["ranges"][0]
-    assert range_["gateway"] == node.NODE_ADDRESS
-    assert range_["subnet"] == node.POD_SUBNET
+    assert range_["gateway"] == nodeconfig.NODE_ADDRESS
+    assert range_["subnet"] == nodeconfig.POD_SUBNET
 
 
 def test_api_server_on_the_bridge_advertises_it_for_the_kubernetes_service():
     argv = flags.apiserver_argv(
-        Path("/bin/kube-apiserver"), attrs.evolve(LAYOUT, address=node.NODE_ADDRESS)
+        Path("/bin/kube-apiserver"), attrs.evolve(LAYOUT, address=nodeconfig.NODE_ADDRESS)
     )
-    assert f"--bind-address={node.NODE_ADDRESS}" in argv
-    assert f"--advertise-address={node.NODE_ADDRESS}" in argv
+    assert f"--bind-address={nodeconfig.NODE_ADDRESS}" in argv
+    assert f"--advertise-address={nodeconfig.NODE_ADDRESS}" in argv
     assert "--endpoint-reconciler-type=lease" in argv
     assert "--kubelet-preferred-address-types=InternalIP" in argv
     on_loopback = flags.apiserver_argv(Path("/bin/kube-apiserver"), LAYOUT)
@@ -102,11 +102,11 @@ def test_api_server_on_the_bridge_advertises_it_for_the_kubernetes_service():
 def test_serving_certificate_names_the_addresses_pods_use():
     generated = pki.generate(
         "downstream",
-        ip_addresses=(node.NODE_ADDRESS, flags.KUBERNETES_SERVICE_IP),
+        ip_addresses=(nodeconfig.NODE_ADDRESS, flags.KUBERNETES_SERVICE_IP),
         dns_names=flags.KUBERNETES_SERVICE_NAMES,
     )
     cert = x509.load_pem_x509_certificate(generated.serving_cert)
     names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     addresses = {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
-    assert addresses == {"127.0.0.1", node.NODE_ADDRESS, flags.KUBERNETES_SERVICE_IP}
+    assert addresses == {"127.0.0.1", nodeconfig.NODE_ADDRESS, flags.KUBERNETES_SERVICE_IP}
     assert "kubernetes.default.svc" in names.get_values_for_type(x509.DNSName)
