@@ -23,7 +23,7 @@ import fcntl
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -39,6 +39,11 @@ ENV_VARS: Mapping[str, str] = {
     "kube-apiserver": "TEST_ASSET_KUBE_APISERVER",
     "kube-controller-manager": "TEST_ASSET_KUBE_CONTROLLER_MANAGER",
 }
+
+# Built by ``provision.sh --node`` into the same cache (a node for the downstream) ...
+NODE_BINARIES = ("kube-scheduler", "kubelet", "kube-proxy", "kubectl", "pause")
+# ... which also installs these from Debian's packages (found on PATH).
+NODE_SYSTEM_TOOLS = ("containerd", "ctr", "runc", "umoci", "iptables", "ip")
 
 Progress = Callable[[str], None]
 
@@ -131,7 +136,32 @@ def ensure_assets(
     return assets
 
 
-def _run_provision(cache: Path, missing: list[str], progress: Progress | None) -> None:
+def ensure_node_binaries(
+    *, progress: Progress | None = None, environ: Mapping[str, str] | None = None
+) -> None:
+    """Build the node's binaries into the cache and install its Debian packages, if missing."""
+    cache = cache_dir(environ)
+
+    def complete() -> bool:
+        return all(_is_executable(cache / "bin" / name) for name in NODE_BINARIES) and all(
+            shutil.which(tool) for tool in NODE_SYSTEM_TOOLS
+        )
+
+    if complete():
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".provision.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if complete():
+            return
+        wanted = [*ENV_VARS, *NODE_BINARIES]
+        missing = [name for name in wanted if not _is_executable(cache / "bin" / name)]
+        _run_provision(cache, missing or ["Debian's node packages"], progress, extra=("--node",))
+
+
+def _run_provision(
+    cache: Path, missing: list[str], progress: Progress | None, extra: Sequence[str] = ()
+) -> None:
     log_path = cache / "provision.log"
     if progress is not None:
         progress(
@@ -140,7 +170,7 @@ def _run_provision(cache: Path, missing: list[str], progress: Progress | None) -
         )
     with log_path.open("wb") as log:
         result = subprocess.run(
-            ["bash", str(PROVISION_SCRIPT), str(cache)],
+            ["bash", str(PROVISION_SCRIPT), str(cache), *extra],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -167,13 +197,19 @@ def _require_executable(path: Path, source: str) -> Path:
 
 
 def main() -> None:
-    """``python -m syncpipe.devenv.assets``: find or build the binaries, print where they are."""
+    """``python -m syncpipe.devenv.assets [--node]``: find or build the binaries, say where.
+
+    With ``--node`` also the node's (``syncpipe dev up --with-node``, the node tests).
+    """
     import sys
 
     def progress(line: str) -> None:
         sys.stderr.write(line + "\n")
 
     try:
+        if "--node" in sys.argv[1:]:
+            # First: on a clean machine one build then makes the control plane's binaries too.
+            ensure_node_binaries(progress=progress)
         assets = ensure_assets(progress=progress)
     except AssetsError as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -115,6 +115,7 @@ class ControlPlane:
         watch_cache_sizes: Sequence[str] = (),
         apiserver_args: Sequence[str] = (),
         ready_timeout: float = READY_TIMEOUT_SECONDS,
+        address: str = flags.LOOPBACK,
     ) -> None:
         self.name = name
         self.assets = assets
@@ -127,7 +128,8 @@ class ControlPlane:
             Path(tempfile.mkdtemp(prefix=f"syncpipe-{name}-")) if workdir is None else workdir
         )
         self.etcd_client_port, self.etcd_peer_port, self.apiserver_port = processes.free_ports(3)
-        self.server = f"https://127.0.0.1:{self.apiserver_port}"
+        self.address = address
+        self.server = f"https://{address}:{self.apiserver_port}"
         self.admin_kubeconfig = self.workdir / "admin.kubeconfig"
         self.etcd_data_dir: Path | None = None
         self._pki: pki.Pki | None = None
@@ -363,7 +365,12 @@ class ControlPlane:
 
     def _prepare(self) -> flags.Layout:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self._pki = pki.generate(self.name)
+        in_cluster = self.address != flags.LOOPBACK
+        self._pki = pki.generate(
+            self.name,
+            ip_addresses=(self.address, flags.KUBERNETES_SERVICE_IP) if in_cluster else (),
+            dns_names=flags.KUBERNETES_SERVICE_NAMES if in_cluster else (),
+        )
         pki_files = self._pki.write(self.workdir / "pki")
         self._admin_token = secrets.token_urlsafe(32)
         token_file = self.workdir / "pki" / "tokens.csv"
@@ -381,6 +388,7 @@ class ControlPlane:
             token_file=token_file,
             admin_kubeconfig=self.admin_kubeconfig,
             generated_cert_dir=self.workdir / "pki" / "generated",
+            address=self.address,
         )
 
     def _wait_etcd(self) -> None:

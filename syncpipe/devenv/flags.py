@@ -19,8 +19,18 @@ from syncpipe.devenv import pki
 # The in-cluster name of the API; used as the service-account issuer and as the audience that
 # service-account tokens are bound to (the API server rejects tokens for other audiences).
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc"
-# Any private range works: no Service is ever reachable, but ClusterIPs must be allocatable.
+# ClusterIPs must be allocatable; only a node's kube-proxy makes them reachable (from its pods).
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
+# The "kubernetes" Service's ClusterIP: the first address of that range.
+KUBERNETES_SERVICE_IP = "10.0.0.1"
+# The names pods use for the API server (its certificate must carry them).
+KUBERNETES_SERVICE_NAMES = (
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+)
+LOOPBACK = "127.0.0.1"
 
 
 @attrs.frozen(kw_only=True)
@@ -36,6 +46,9 @@ class Layout:
     token_file: Path
     admin_kubeconfig: Path
     generated_cert_dir: Path
+    # Where the API server listens and what it advertises: loopback, or a node's bridge address
+    # (so that pods reach it through the "kubernetes" Service).
+    address: str = LOOPBACK
 
     @property
     def etcd_client_url(self) -> str:
@@ -74,8 +87,8 @@ def apiserver_argv(
     argv = [
         str(binary),
         f"--etcd-servers={layout.etcd_client_url}",
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        f"--bind-address={layout.address}",
+        f"--advertise-address={layout.address}",
         f"--secure-port={layout.apiserver_port}",
         "--insecure-port=0",
         f"--tls-cert-file={files.serving_cert}",
@@ -90,12 +103,16 @@ def apiserver_argv(
         f"--service-account-signing-key-file={files.service_account_key}",
         f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",
         f"--api-audiences={SERVICE_ACCOUNT_ISSUER}",
-        # The "kubernetes" Service's endpoints would be 127.0.0.1, which Endpoints validation
-        # rejects as loopback: the reconciler would log an error every few seconds.
-        "--endpoint-reconciler-type=none",
+        # On loopback the "kubernetes" Service's endpoints would be 127.0.0.1, which Endpoints
+        # validation rejects: the reconciler would log an error every few seconds. On a bridge
+        # address they are what a node's kube-proxy forwards the Service to.
+        f"--endpoint-reconciler-type={'none' if layout.address == LOOPBACK else 'lease'}",
         "--allow-privileged=true",
         "--profiling=false",
     ]
+    if layout.address != LOOPBACK:
+        # The node's name resolves nowhere: `kubectl logs/exec` reach its kubelet by address.
+        argv.append("--kubelet-preferred-address-types=InternalIP")
     if watch_cache_sizes:
         argv.append(f"--watch-cache-sizes={','.join(watch_cache_sizes)}")
     # Last, so that a caller's flag overrides ours (the Go flag parser keeps the last value).

@@ -20,8 +20,9 @@ from typing import Self
 
 import attrs
 
-from syncpipe.devenv import controlplane
+from syncpipe.devenv import controlplane, flags
 from syncpipe.devenv.assets import Assets
+from syncpipe.devenv.nodeconfig import NODE_ADDRESS
 
 UPSTREAM_CONTROLLERS = (
     "serviceaccount-token",
@@ -38,6 +39,8 @@ DOWNSTREAM_CONTROLLERS = (
     "-route",
     "-service",
 )
+# With a node: its lifecycle controller lifts the "not-ready" taint the kubelet registers with.
+DOWNSTREAM_CONTROLLERS_WITH_NODE = tuple(c for c in DOWNSTREAM_CONTROLLERS if c != "-nodelifecycle")
 
 
 @attrs.define(eq=False)
@@ -73,13 +76,20 @@ def start_pair(
     watch_cache_sizes: Sequence[str] = (),
     apiserver_args: Sequence[str] = (),
     stop_at_exit: bool = True,
+    for_node: bool = False,
 ) -> ControlPlanePair:
     """Start upstream and downstream concurrently and return them once both are ready.
 
     With ``workdir`` each gets the subdirectory of its name (kept after ``stop``, with the
     logs); without it each uses a temporary directory. If either fails to start, the other is
-    stopped too and the first error is raised.
+    stopped too and the first error is raised. ``for_node``: both API servers listen on the
+    node's bridge address instead of loopback (pods reach them there; the bridge must exist),
+    and the downstream runs the node lifecycle controller (``node.Node`` is started separately).
     """
+    address = NODE_ADDRESS if for_node else flags.LOOPBACK
+    downstream_controllers = (
+        DOWNSTREAM_CONTROLLERS_WITH_NODE if for_node else DOWNSTREAM_CONTROLLERS
+    )
     planes = {
         name: controlplane.ControlPlane(
             name,
@@ -88,10 +98,11 @@ def start_pair(
             controllers=controllers,
             watch_cache_sizes=watch_cache_sizes,
             apiserver_args=apiserver_args,
+            address=address,
         )
         for name, controllers in (
             ("upstream", UPSTREAM_CONTROLLERS),
-            ("downstream", DOWNSTREAM_CONTROLLERS),
+            ("downstream", downstream_controllers),
         )
     }
     pair = ControlPlanePair(upstream=planes["upstream"], downstream=planes["downstream"])

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
@@ -72,11 +73,15 @@ class PkiFiles:
     service_account_public_key: Path
 
 
-def generate(common_name: str) -> Pki:
+def generate(
+    common_name: str, *, ip_addresses: Sequence[str] = (), dns_names: Sequence[str] = ()
+) -> Pki:
     """Create a CA, a serving certificate for 127.0.0.1/localhost signed by it, and an SA key.
 
     ``common_name`` only labels the certificates (it shows up in TLS error messages, which helps
-    telling the upstream's CA from the downstream's).
+    telling the upstream's CA from the downstream's). ``ip_addresses`` and ``dns_names`` are
+    further names the server is reached by (a node's pods use the bridge address and the
+    in-cluster Service's address and names).
     """
     now = datetime.datetime.now(datetime.UTC)
     # Backdated a little so a clock that is a few seconds off never sees "not yet valid".
@@ -129,8 +134,11 @@ def generate(common_name: str) -> Pki:
             # Python's ssl matches IP addresses only against IP SANs, never against DNS names.
             x509.SubjectAlternativeName(
                 [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    *(x509.DNSName(name) for name in ("localhost", *dns_names)),
+                    *(
+                        x509.IPAddress(ipaddress.ip_address(address))
+                        for address in ("127.0.0.1", *ip_addresses)
+                    ),
                 ]
             ),
             critical=False,

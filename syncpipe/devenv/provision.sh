@@ -2,14 +2,19 @@
 # Build kube-apiserver, kube-controller-manager and fetch etcd into a cache directory,
 # using only Debian's package registry (no container engine, no prebuilt Kubernetes binaries).
 #
-#   provision.sh CACHE_DIR
+#   provision.sh CACHE_DIR [--node]
 #
-# Leaves CACHE_DIR/bin/{kube-apiserver,kube-controller-manager,etcd}. Idempotent: steps whose
-# output already exists are skipped. The system's apt configuration is left untouched: a private
+# Leaves CACHE_DIR/bin/{kube-apiserver,kube-controller-manager,etcd}; with --node also
+# kube-scheduler and the node's kubelet, kube-proxy and kubectl, built from the same source, the
+# pause container's static binary (build/pause of that source) as CACHE_DIR/bin/pause, and
+# Debian's containerd, runc, CNI plugins, iptables, busybox-static and umoci installed on the
+# system. Idempotent: steps whose output already exists are skipped. The system's apt configuration is left untouched: a private
 # sources list, state and cache directory live under CACHE_DIR/apt.
 set -euo pipefail
 
-cache=${1:?usage: provision.sh CACHE_DIR}
+cache=${1:?usage: provision.sh CACHE_DIR [--node]}
+with_node=0
+[ "${2:-}" = --node ] && with_node=1
 mkdir -p "$cache/bin"
 cache=$(cd "$cache" && pwd)
 bin="$cache/bin"
@@ -26,12 +31,15 @@ need_tools() {
   done
   if ((${#missing[@]})); then
     log "installing build tools: ${missing[*]}"
-    local pkgs=(make rsync dpkg-dev)
-    if [ "$(id -u)" = 0 ]; then
-      apt-get update -qq >/dev/null && apt-get install -y -qq "${pkgs[@]}" >/dev/null
-    else
-      sudo apt-get update -qq >/dev/null && sudo apt-get install -y -qq "${pkgs[@]}" >/dev/null
-    fi
+    install_packages make rsync dpkg-dev
+  fi
+}
+
+install_packages() {
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null && apt-get install -y -qq "$@" >/dev/null
+  else
+    sudo apt-get update -qq >/dev/null && sudo apt-get install -y -qq "$@" >/dev/null
   fi
 }
 
@@ -92,23 +100,53 @@ fetch_kubernetes_source() {
 }
 
 build_kubernetes() {
-  if [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ]; then return; fi
+  # build_kubernetes CMD... : `make WHAT=cmd/CMD ...` for those not in $bin yet, then installs them.
+  local missing=() cmd
+  for cmd in "$@"; do [ -x "$bin/$cmd" ] || missing+=("$cmd"); done
+  ((${#missing[@]})) || return 0
   local goroot src
   goroot=$(fetch_go)
   src=$(fetch_kubernetes_source)
-  log "building kube-apiserver and kube-controller-manager (several minutes on 2 cores)"
+  log "building ${missing[*]} (several minutes on 2 cores)"
   (
     cd "$src"
     export GOROOT="$goroot" PATH="$goroot/bin:$PATH" GOFLAGS=-mod=vendor GO111MODULE=on
     export GOCACHE="$cache/gocache" GOPATH="$cache/gopath" KUBE_GIT_VERSION="v1.20.2"
     export KUBE_BUILD_PLATFORMS="linux/$(go env GOARCH)"
-    make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" >"$cache/build.log" 2>&1
+    make WHAT="${missing[*]/#/cmd/}" >"$cache/build.log" 2>&1
   ) || { log "build failed; see $cache/build.log"; tail -30 "$cache/build.log" >&2; exit 1; }
-  local out="$src/_output/bin"
-  [ -x "$out/kube-apiserver" ] || out=$(dirname "$(find "$src/_output" -type f -name kube-apiserver | head -1)")
-  install -m 0755 "$out/kube-apiserver" "$out/kube-controller-manager" "$bin/"
+  for cmd in "${missing[@]}"; do
+    local built="$src/_output/bin/$cmd"
+    [ -x "$built" ] || built=$(find "$src/_output" -type f -name "$cmd" | head -1)
+    install -m 0755 "$built" "$bin/"
+  done
+}
+
+build_pause() {
+  # The pod sandbox's only process: build/pause of the same source, linked statically.
+  if [ -x "$bin/pause" ]; then return; fi
+  local src; src=$(fetch_kubernetes_source)
+  local pause_c; pause_c=$(find "$src/build/pause" -name pause.c | head -1)
+  log "building pause from ${pause_c#"$src"/}"
+  command -v gcc >/dev/null 2>&1 || install_packages gcc libc6-dev
+  gcc -Os -Wall -Werror -static -DVERSION=v1.20.2 -o "$bin/pause" "$pause_c"
+  strip "$bin/pause"
+}
+
+install_node_packages() {
+  # The node's runtime from Debian; nothing of it is pulled from a registry.
+  local missing=() pkg
+  for pkg in containerd runc containernetworking-plugins iptables busybox-static umoci iproute2; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  log "installing from Debian: ${missing[*]}"
+  install_packages "${missing[@]}"
+}
+
+forget_sources() {
   # The tree and Go's caches are not needed once the binaries exist.
-  rm -rf "$src" "$cache/gocache" "$cache/gopath"
+  rm -rf "$cache/kubernetes-src" "$cache/gocache" "$cache/gopath"
 }
 
 fetch_etcd() {
@@ -134,6 +172,14 @@ SRC
 need_tools
 private_apt
 fetch_etcd
-build_kubernetes
+if [ "$with_node" = 1 ]; then
+  # One build for all: the node's binaries share most packages with the control plane's.
+  build_kubernetes kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl
+  build_pause
+  install_node_packages
+else
+  build_kubernetes kube-apiserver kube-controller-manager
+fi
+forget_sources
 log "ready: $bin"
 ls "$bin" >&2
