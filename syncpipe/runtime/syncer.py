@@ -368,6 +368,21 @@ class Syncer:
         queued = sum(len(q) for name, q in self.queues.items() if name != "status")
         return {"seen": cached, "owned": self.owned_count(), "queued": queued, "writes": writes}
 
+    def open_watches(self) -> dict[str, int]:
+        """Watches this syncer keeps open, by side (a lent informer's counted once)."""
+        counts = {side.value: 0 for side in Side}
+        seen: set[int] = set()
+        for source in self._all_informers():
+            if isinstance(source, SharedSource) or id(source) in seen:
+                continue
+            seen.add(id(source))
+            reflectors = getattr(source, "reflectors", None)
+            watches = (
+                len(reflectors) if reflectors is not None else int(hasattr(source, "reflector"))
+            )
+            counts[source.store.side.value] += watches
+        return counts
+
     def _rest_of(self, side: Side) -> RestClient:
         return self.upstream if side is Side.UPSTREAM else self.downstream
 
