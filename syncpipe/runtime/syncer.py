@@ -704,9 +704,13 @@ class Syncer:
         side = direction.source
         rest = self.upstream if side is Side.UPSTREAM else self.downstream
         informer: EventSource
+        # The syncer watches CRDs (both sides) and upstream Namespaces anyway: a selection
+        # of them reads from those watches instead of opening a second one.
         watching = self._api_watches[side].informers.get((info.gvr.group, info.gvr.resource))
+        if side is Side.UPSTREAM and info.gvr == NAMESPACE_GVR:
+            watching = self._upstream_namespaces
         if isinstance(watching, Informer) and watching.store.gvr == info.gvr:
-            informer = SharedSource(watching)  # CRDs selected: the API watch's serves both
+            informer = SharedSource(watching)
         elif scope is None:
             informer = self._new_source(side, info, CollectionListerWatcher(rest, info.gvr))
         else:

@@ -45,6 +45,9 @@ def test_a_selection_naming_namespaces_caches_only_their_objects_and_follows_cha
         wait_for(syncer.ready.is_set, timeout=60, message="syncer not ready")
         assert cached_namespaces(syncer) == {selected}
         assert down_rest.get_or_none(CM, selected, "cm2") is not None
+        # ConfigMaps in the one namespace, the configs (two kinds), Namespaces (selected and
+        # followed: one watch), CRDs, APIServices; never one collection twice.
+        assert syncer.open_watches()["upstream"] == 6
         # The config names the other namespace too: it is watched, its objects copied.
         changed = up_rest.get(SYNCER_CONFIGS, "", unique_name)
         changed["spec"] = manifests.namespace_scope_config(unique_name, [selected, other])["spec"]
