@@ -163,7 +163,7 @@ class Syncer:
         self._api_watches = {
             side: apiwatch.ApiWatch(
                 side=side,
-                request_rediscovery=self.request_rediscovery,
+                request_rediscovery=self._api_changed,
                 new_source=functools.partial(self._api_source, side),
             )
             for side in Side
@@ -318,6 +318,12 @@ class Syncer:
     def request_rediscovery(self) -> None:
         self._rediscover = True
         self._wake.set()
+
+    def _api_changed(self) -> None:
+        """A CRD or APIService changed what is served: rediscover, and allow the retries for
+        a new API not in discovery yet again (one stuck API must not use them up for all)."""
+        self._pending_retries = 0
+        self.request_rediscovery()
 
     def owned_count(self) -> int:
         with self._targets_lock:
