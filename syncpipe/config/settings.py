@@ -47,7 +47,7 @@ class Settings:
     # it, or when any namespace is selected, cluster-wide (one watch instead of many).
     namespaced_watch_limit: int = attrs.field(default=10, validator=attrs.validators.ge(0))
     # Which SyncerConfigs/EdgeSyncConfigs this syncer merges: a label selector in kubectl's
-    # syntax (checked by ``config.labelselector``), "" for all of them as in the original.
+    # syntax (checked by ``config.selectorsyntax``), "" for all of them as in the original.
     syncer_config_selector: str = ""
     # Plugins
     plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
