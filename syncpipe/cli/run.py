@@ -85,14 +85,6 @@ def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     "followed at once).",
 )
 @click.option(
-    "--namespaced-watch-limit",
-    default=10,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="Watch a selected resource per namespace when its selection names at most this many "
-    "namespaces; else (or with '*') cluster-wide. 0: always cluster-wide.",
-)
-@click.option(
     "--write-concurrency",
     default=8,
     show_default=True,
@@ -175,7 +167,6 @@ def command(
     syncer_config_selector: str,
     resync_period: float,
     discovery_interval: float,
-    namespaced_watch_limit: int,
     write_concurrency: int,
     status_return: bool,
     status_settle: float,
@@ -204,7 +195,6 @@ def command(
         syncer_config_selector=syncer_config_selector,
         resync_period=resync_period,
         discovery_interval=discovery_interval,
-        namespaced_watch_limit=namespaced_watch_limit,
         write_concurrency=write_concurrency,
         status_return=status_return,
         status_settle_seconds=status_settle,

@@ -46,7 +46,6 @@ import attrs
 
 from syncpipe.config import matching, problems, rules, syncerconfig
 from syncpipe.config.edgesyncconfig import Conversion
-from syncpipe.config.names import WILDCARD
 from syncpipe.config.problems import SelectionProblem
 from syncpipe.config.rules import ResourcePattern, SelectionRule
 from syncpipe.model.events import Direction
@@ -215,19 +214,6 @@ class Selection:
     def upsync_resource_patterns(self) -> tuple[ResourcePattern, ...]:
         """The resources to look for in downstream discovery (``version=""``: any)."""
         return tuple(sorted(self._patterns[Direction.UP], key=ResourcePattern.sort_key))
-
-    def watched_namespaces(self, direction: Direction, info: ResourceInfo) -> frozenset[str] | None:
-        """The namespaces whose objects of ``info`` the rules of ``direction`` can select;
-        ``None`` when that is every namespace (a ``"*"``) or ``info`` is cluster-scoped."""
-        if not info.namespaced:
-            return None
-        found: set[str] = set()
-        for rule in self.rules:
-            if rule.direction is direction and rule.pattern.matches(info):
-                if rule.namespace in (WILDCARD, ""):
-                    return None
-                found.add(rule.namespace)
-        return frozenset(found) or None
 
     def api_groups(self) -> frozenset[str]:
         """Every API group the selection names, either way and in conversions (``"*"`` among

@@ -42,10 +42,6 @@ class Settings:
     max_inferred_delete_fraction: float = 0.2
     min_inferred_deletes_held: int = 5
     confirm_held_deletions: bool = False
-    # A selected resource whose selection names at most this many namespaces is listed and
-    # watched in each of them (the cache and the server's work follow the selection); above
-    # it, or when any namespace is selected, cluster-wide (one watch instead of many).
-    namespaced_watch_limit: int = attrs.field(default=10, validator=attrs.validators.ge(0))
     # Which SyncerConfigs/EdgeSyncConfigs this syncer merges: a label selector in kubectl's
     # syntax (checked by ``config.selectorsyntax``), "" for all of them as in the original.
     syncer_config_selector: str = ""

@@ -46,7 +46,7 @@ from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
 from syncpipe.runtime.statuspacing import StatusPacer
 from syncpipe.runtime.workqueue import WorkQueue
-from syncpipe.source.informer import EventSource, Informer, NamespacedInformer, SharedSource
+from syncpipe.source.informer import EventSource, Informer, SharedSource
 from syncpipe.source.polling import PollingSource
 
 log = logging.getLogger(__name__)
@@ -660,17 +660,9 @@ class Syncer:
         flow = self.flows[direction]
         removed = False
         for gvr, info in wanted.items():
-            scope = self._source_scope(direction, info)
-            old = flow.sources.get(gvr)
-            if old is not None and getattr(old.informer, "namespaces", None) != scope:
-                # The selection's namespaces changed: watch the new ones instead.
-                log.info("%s: %s now watched in %s", direction.value, gvr, scope or "all")
-                if old.informer is not None:
-                    old.informer.stop(timeout=2.0)
-                del flow.sources[gvr]
             if gvr not in flow.sources:
                 state = SourceState(info=info)
-                state.informer = self._start_source_informer(direction, info, scope)
+                state.informer = self._start_source_informer(direction, info)
                 flow.sources[gvr] = state
                 # Copies usually keep their source's kind: watch them from the start, so the
                 # first reconciles need not wait for a cache started on demand.
@@ -694,19 +686,7 @@ class Syncer:
             for informer in targets:
                 informer.resync()  # every owned copy is re-examined (deselected ones deleted)
 
-    def _source_scope(self, direction: Direction, info: ResourceInfo) -> frozenset[str] | None:
-        """The namespaces to watch ``info`` in for ``direction``; ``None``: cluster-wide."""
-        if self.settings.source_mode == "poll" or not info.watchable:
-            return None
-        selection: Selection = self.hooks.ctx.selection
-        namespaces = selection.watched_namespaces(direction, info)
-        if namespaces is None or len(namespaces) > self.settings.namespaced_watch_limit:
-            return None
-        return namespaces
-
-    def _start_source_informer(
-        self, direction: Direction, info: ResourceInfo, scope: frozenset[str] | None
-    ) -> EventSource:
+    def _start_source_informer(self, direction: Direction, info: ResourceInfo) -> EventSource:
         side = direction.source
         rest = self.upstream if side is Side.UPSTREAM else self.downstream
         informer: EventSource
@@ -717,17 +697,8 @@ class Syncer:
             watching = self._upstream_namespaces
         if isinstance(watching, Informer) and watching.store.gvr == info.gvr:
             informer = SharedSource(watching)
-        elif scope is None:
-            informer = self._new_source(side, info, CollectionListerWatcher(rest, info.gvr))
         else:
-            informer = NamespacedInformer(
-                gvr=info.gvr,
-                side=side,
-                lister_watchers={
-                    ns: CollectionListerWatcher(rest, info.gvr, namespace=ns) for ns in scope
-                },
-                resync_period=self.settings.resync_period,
-            )
+            informer = self._new_source(side, info, CollectionListerWatcher(rest, info.gvr))
         flow = self.flows[direction]
         queue = self._queue_for(direction)
 

@@ -11,9 +11,6 @@ which is what level-triggered workers need: they take the key from the event and
 calls the server (unlike the Python client's ``SharedInformer``); with ``resync_period`` the
 dispatch thread does it periodically, so drift on the other side gets re-checked.
 
-``NamespacedInformer`` watches one resource in a few namespaces (a reflector each) into one
-store, for selections that name their namespaces.
-
 Deliberately not done here: sharing one informer among consumers (the runtime owns one per
 resource and side and fans out through handlers), starting and stopping informers as selections
 change (``source/registry.py``), and filtering (the hooks decide what is synced).
@@ -23,13 +20,12 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from typing import Protocol
 
 import attrs
 
 from syncpipe.model.events import Event, Side
-from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.source import dispatch, reflector, store
 
@@ -161,84 +157,6 @@ class Informer:
             store=self._store.statistics(),
             dispatch=self._dispatcher.statistics(),
         )
-
-
-class _NamespaceSlice:
-    """One namespace's share of a store, as its reflector sees it: a relist of the namespace
-    replaces that namespace only."""
-
-    def __init__(self, shared: store.Store, namespace: str) -> None:
-        self._store = shared
-        self._namespace = namespace
-        self.add = shared.add
-        self.update = shared.update
-        self.delete = shared.delete
-
-    def replace(self, items: Iterable[RawObject], resource_version: str) -> None:
-        self._store.replace(items, resource_version, namespace=self._namespace)
-
-
-class NamespacedInformer(Informer):
-    """One resource in a few namespaces: a reflector (list + watch) per namespace, one store.
-
-    For a selection that names its namespaces, so that the cache and the API server's work
-    follow the selection, not the size of the cluster. ``lister_watchers`` maps each
-    namespace to its (namespace-scoped) lister-watcher.
-    """
-
-    def __init__(
-        self,
-        *,
-        gvr: GroupVersionResource,
-        side: Side,
-        lister_watchers: Mapping[str, reflector.ListerWatcher],
-        name: str = "",
-        resync_period: float | None = None,
-    ) -> None:
-        self.name = name or f"{side.value}:{gvr}"
-        self._dispatcher = dispatch.EventDispatcher(
-            name=f"{self.name}:dispatch", resync=self.resync, resync_period=resync_period
-        )
-        self._store = store.Store(gvr=gvr, side=side, listener=self._dispatcher.put)
-        self.reflectors = {
-            namespace: reflector.Reflector(
-                lister_watcher=lister_watcher,
-                store=_NamespaceSlice(self._store, namespace),
-                name=f"{self.name}:{namespace}:reflector",
-            )
-            for namespace, lister_watcher in sorted(lister_watchers.items())
-        }
-        # The first namespace's reflector stands for all where one is asked for (statistics).
-        self.reflector = next(iter(self.reflectors.values()))
-
-    @property
-    def namespaces(self) -> frozenset[str]:
-        return frozenset(self.reflectors)
-
-    def start(self) -> None:
-        self._dispatcher.start()
-        for each in self.reflectors.values():
-            each.start()
-
-    def stop(self, timeout: float = reflector.STOP_JOIN_TIMEOUT) -> bool:
-        stopped = [each.stop(timeout) for each in self.reflectors.values()]
-        return all(stopped) and self._dispatcher.stop(timeout)
-
-    def has_synced(self) -> bool:
-        return all(each.has_synced() for each in self.reflectors.values())
-
-    def wait_for_sync(self, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for each in self.reflectors.values():
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not each.wait_for_sync(left):
-                return False
-        return True
-
-    @property
-    def last_error(self) -> BaseException | None:
-        errors = [each.last_error for each in self.reflectors.values() if each.last_error]
-        return errors[0] if errors else None
 
 
 class SharedSource:

@@ -30,7 +30,7 @@ import builtins
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Final, NamedTuple, TypeVar
+from typing import Final, NamedTuple
 
 import attrs
 import orjson
@@ -142,17 +142,6 @@ class _Counters:
     resyncs: int = 0
 
 
-_T = TypeVar("_T")
-
-
-def _split(
-    items: dict[ObjectKey, _T], namespace: str
-) -> tuple[dict[ObjectKey, _T], dict[ObjectKey, _T]]:
-    """``items`` in ``namespace``, and the others."""
-    inside = {k: v for k, v in items.items() if k.namespace == namespace}
-    return inside, {k: v for k, v in items.items() if k.namespace != namespace}
-
-
 class Store:
     """Thread-safe ``ObjectKey`` → object cache for one resource, emitting an ``Event`` per change.
 
@@ -261,16 +250,9 @@ class Store:
             self._emit(EventType.DELETED, key, obj, objects.resource_version_of(obj))
 
     def replace(
-        self,
-        items: Iterable[RawObject],
-        resource_version: str,
-        *,
-        report_unchanged: bool = True,
-        namespace: str | None = None,
+        self, items: Iterable[RawObject], resource_version: str, *, report_unchanged: bool = True
     ) -> None:
-        """Make the cache exactly ``items`` (a complete list taken at ``resource_version``);
-        with ``namespace``, only that namespace's part of the cache (the list of one
-        namespace, where one store is filled namespace by namespace) and the rest stays.
+        """Make the cache exactly ``items`` (a complete list taken at ``resource_version``).
 
         Emits ``ADDED`` for new keys, ``MODIFIED`` for changed objects, ``REPLACED`` for
         objects that did not change (unless ``report_unchanged`` is false, as polling wants), and
@@ -285,11 +267,6 @@ class Store:
             self._items = {}
             self._hot = {}
             self._fresh = fresh = {}
-            if namespace is not None:
-                previous, kept = _split(previous, namespace)
-                self._items.update(kept)
-                self._hot.update(_split(previous_hot, namespace)[1])
-                fresh.update(_split(previous_fresh, namespace)[1])
             self._resource_version = resource_version
             self._counts.replaces += 1
             for key, obj in listed.items():

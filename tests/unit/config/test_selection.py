@@ -11,9 +11,7 @@ from syncpipe.config.edgesyncconfig import Conversion, EdgeSyncConfig, EdgeSyncR
 from syncpipe.config.rules import ResourcePattern
 from syncpipe.config.selection import Selection, summary
 from syncpipe.config.syncerconfig import SyncerConfig, parse_config
-from syncpipe.model.events import Direction
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.testing import manifests
 
 CHEESE = "cheese.testing.k8s.io"
 VERBS = ("create", "delete", "get", "list", "patch", "update", "watch")
@@ -601,14 +599,3 @@ def test_summary_lists_what_is_selected():
         "namespaces": ["test"],
         "conversions": 0,
     }
-
-
-def test_watched_namespaces_are_those_the_rules_name_or_none_for_any():
-    def configmaps_in(*namespaces: str) -> Selection:
-        spec = manifests.namespace_scope_config("a", list(namespaces))["spec"]
-        return Selection.from_configs([config("a", spec)])
-
-    configmaps, namespaces = DISCOVERY[0], DISCOVERY[2]
-    assert configmaps_in("x", "y").watched_namespaces(Direction.DOWN, configmaps) == {"x", "y"}
-    assert configmaps_in("x").watched_namespaces(Direction.DOWN, namespaces) is None
-    assert configmaps_in("*").watched_namespaces(Direction.DOWN, configmaps) is None

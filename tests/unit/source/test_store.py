@@ -271,17 +271,3 @@ def test_listed_objects_not_read_yet_go_with_a_change_a_delete_a_relist_or_a_res
     assert store._fresh == {}
     assert [e.obj for e in events if e.key == key("o4")] == [full_object("o4", "4")]
     assert store.get(key("o4")) == full_object("o4", "4")
-
-
-def test_a_relist_of_one_namespace_replaces_that_namespace_only():
-    store, events = make_store()
-    store.add(configmap("a", "1", namespace="one"))
-    store.add(configmap("b", "2", namespace="two"))
-    events.clear()
-    store.replace([configmap("c", "3", namespace="one")], "9", namespace="one")
-    assert sorted(str(k) for k in store) == ["configmaps:one/c", "configmaps:two/b"]
-    assert [(e.type, e.key.name, e.final_state_unknown) for e in events] == [
-        (EventType.ADDED, "c", False),
-        (EventType.DELETED, "a", True),
-    ]
-    assert store.get(ObjectKey(CONFIGMAPS, "two", "b")) == configmap("b", "2", namespace="two")
