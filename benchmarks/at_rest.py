@@ -267,6 +267,7 @@ def main() -> None:
                 since = time.time()
                 time.sleep(args.window)
                 until = time.time()
+                results["open_watches"] = syncer.open_watches()
                 clients = {"upstream": syncer.upstream, "downstream": syncer.downstream}
                 counted = {
                     side: {
@@ -309,6 +310,8 @@ def main() -> None:
         print(f"  {side:10}: {r['total_per_minute']:7.2f}  ({verbs})")
         own_verbs = ", ".join(f"{v} {n}" for v, n in r["syncer_counted_per_minute"].items())
         print(f"  {'':10}  the syncer's own count: {own_verbs or 'none'}")
+    watches = results["open_watches"]
+    print(f"open watches: upstream {watches['upstream']}, downstream {watches['downstream']}")
     synced, installed = (
         results["synced_crd_object_seconds"],
         results["installed_crd_object_seconds"],

@@ -28,10 +28,10 @@ def settings_default(field: str) -> str:
 def _config_selector(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     """Check ``--syncer-config-selector`` at start; the API server gets it written back."""
     from syncpipe import errors
-    from syncpipe.config import labelselector
+    from syncpipe.config import selectorsyntax
 
     try:
-        return str(labelselector.parse(value))
+        return str(selectorsyntax.parse(value))
     except errors.ConfigError as exc:
         raise click.BadParameter("; ".join(message for _, message in exc.problems)) from None
 

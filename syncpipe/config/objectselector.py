@@ -15,13 +15,12 @@ a selector is compiled once into tuples and matched with dictionary lookups only
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
-from syncpipe.config.names import LABEL_MAX, SUBDOMAIN_MAX
+from syncpipe.config import names
 from syncpipe.config.reader import Reader, child, json_type
 
 IN = "In"
@@ -29,32 +28,6 @@ NOT_IN = "NotIn"
 EXISTS = "Exists"
 DOES_NOT_EXIST = "DoesNotExist"
 OPERATORS = (IN, NOT_IN, EXISTS, DOES_NOT_EXIST)
-
-_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-_PREFIX = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-
-
-def label_key_problem(value: str) -> str | None:
-    """A label key: an optional DNS subdomain prefix and ``/``, then a name of ≤ 63 characters."""
-    prefix, slash, name = value.rpartition("/")
-    if slash and (not prefix or len(prefix) > SUBDOMAIN_MAX or not _PREFIX.fullmatch(prefix)):
-        return f"{value!r} is not a label key: its prefix must be a DNS subdomain (example.com/)"
-    if not name or len(name) > LABEL_MAX or not _NAME.fullmatch(name):
-        return (
-            f"{value!r} is not a label key: a name of at most {LABEL_MAX} letters, digits, "
-            "'-', '_' or '.', starting and ending with a letter or digit, optionally prefixed"
-        )
-    return None
-
-
-def label_value_problem(value: str) -> str | None:
-    """A label value: empty, or ≤ 63 characters of the label-name alphabet."""
-    if value == "" or (len(value) <= LABEL_MAX and _NAME.fullmatch(value)):
-        return None
-    return (
-        f"{value!r} is not a label value: at most {LABEL_MAX} letters, digits, '-', '_' or '.', "
-        "starting and ending with a letter or digit"
-    )
 
 
 def _values(values: Iterable[str]) -> tuple[str, ...]:
@@ -156,8 +129,8 @@ def read_object_selector(
             if not isinstance(wanted, str):
                 reader.problem(label_path, f"must be a string, not {json_type(wanted)}")
                 continue
-            reader.check(label_path, str(label), label_key_problem)
-            reader.check(label_path, wanted, label_value_problem)
+            reader.check(label_path, str(label), names.label_key_problem)
+            reader.check(label_path, wanted, names.label_value_problem)
             found.append(Requirement(str(label), IN, (wanted,)))
     for expr_path, expr in reader.array(selector, "matchExpressions", here):
         requirement = _expression(reader, expr, expr_path)
@@ -174,14 +147,14 @@ def _expression(reader: Reader, value: object, path: str) -> Requirement | None:
     )
     if expr is None:
         return None
-    key = reader.string(expr, "key", path, check=label_key_problem)
+    key = reader.string(expr, "key", path, check=names.label_key_problem)
     operator = reader.string(expr, "operator", path)
     if operator is not None and operator not in OPERATORS:
         reader.problem(
             child(path, "operator"), f"{operator!r} is not one of {', '.join(OPERATORS)}"
         )
         return None
-    values = reader.strings(expr, "values", path, check=label_value_problem)
+    values = reader.strings(expr, "values", path, check=names.label_value_problem)
     if operator in (IN, NOT_IN) and not values:
         reader.problem(child(path, "values"), f"{operator} needs at least one value")
         return None

@@ -56,7 +56,7 @@ class Settings:
     min_inferred_deletes_held: int = 5
     confirm_held_deletions: bool = False
     # Which SyncerConfigs/EdgeSyncConfigs this syncer merges: a label selector in kubectl's
-    # syntax (checked by ``config.labelselector``), "" for all of them as in the original.
+    # syntax (checked by ``config.selectorsyntax``), "" for all of them as in the original.
     syncer_config_selector: str = ""
     # Plugins
     plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)

@@ -47,7 +47,7 @@ import pluggy
 
 from syncpipe import builtin, errors
 from syncpipe.builtin import namespaces, ownership
-from syncpipe.config import labelselector, syncerconfig
+from syncpipe.config import selectorsyntax, syncerconfig
 from syncpipe.config.selection import Selection
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
@@ -142,7 +142,7 @@ class ReplayEngine:
         self.settings = settings
         self.scheduler = Scheduler(QUEUES)
         # As the live syncer's list and watch of the configs (the API server filters there).
-        self._config_selector = labelselector.parse(settings.syncer_config_selector)
+        self._config_selector = selectorsyntax.parse(settings.syncer_config_selector)
         self.status_pacer = StatusPacer(
             window=settings.status_settle_seconds, clock=lambda: self.now
         )

@@ -180,7 +180,7 @@ class Syncer:
         self._api_watches = {
             side: apiwatch.ApiWatch(
                 side=side,
-                request_rediscovery=self.request_rediscovery,
+                request_rediscovery=self._api_changed,
                 new_source=functools.partial(self._api_source, side),
             )
             for side in Side
@@ -336,6 +336,12 @@ class Syncer:
         self._rediscover = True
         self._wake.set()
 
+    def _api_changed(self) -> None:
+        """A CRD or APIService changed what is served: rediscover, and allow the retries for
+        a new API not in discovery yet again (one stuck API must not use them up for all)."""
+        self._pending_retries = 0
+        self.request_rediscovery()
+
     def owned_count(self) -> int:
         with self._targets_lock:
             return sum(len(i.store) for i in self._targets.values())
@@ -387,6 +393,21 @@ class Syncer:
         )
         queued = sum(len(q) for name, q in self.queues.items() if name != "status")
         return {"seen": cached, "owned": self.owned_count(), "queued": queued, "writes": writes}
+
+    def open_watches(self) -> dict[str, int]:
+        """Watches this syncer keeps open, by side (a lent informer's counted once)."""
+        counts = {side.value: 0 for side in Side}
+        seen: set[int] = set()
+        for source in self._all_informers():
+            if isinstance(source, SharedSource) or id(source) in seen:
+                continue
+            seen.add(id(source))
+            reflectors = getattr(source, "reflectors", None)
+            watches = (
+                len(reflectors) if reflectors is not None else int(hasattr(source, "reflector"))
+            )
+            counts[source.store.side.value] += watches
+        return counts
 
     def _rest_of(self, side: Side) -> RestClient:
         return self.upstream if side is Side.UPSTREAM else self.downstream

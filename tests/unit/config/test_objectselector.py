@@ -86,7 +86,7 @@ def test_an_empty_selector_matches_every_object():
         (
             {"matchLabels": {"-bad.example.com/app": "x"}},
             "$.spec.x.objectSelector.matchLabels['-bad.example.com/app']",
-            "prefix must be a DNS subdomain",
+            "must be a DNS subdomain",
         ),
     ],
 )

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncpipe import errors
-from syncpipe.config import labelselector
-from syncpipe.config.labelselector import LabelSelector, Operator, Requirement
+from syncpipe.config import selectorsyntax
+from syncpipe.config.selectorsyntax import LabelSelector, Operator, Requirement
 
 _NAME = st.from_regex(r"[a-z0-9]([-a-z0-9_.]{0,10}[a-z0-9])?", fullmatch=True)
 _KEYS = st.one_of(_NAME, st.builds(lambda p, n: f"{p}.io/{n}", _NAME.filter(str.isalnum), _NAME))
@@ -34,13 +34,13 @@ def requirements(draw: st.DrawFn) -> Requirement:
 @given(st.lists(requirements(), max_size=4))
 def test_a_selector_written_back_parses_to_itself(reqs):
     selector = LabelSelector(tuple(reqs))
-    assert labelselector.parse(str(selector)) == selector
+    assert selectorsyntax.parse(str(selector)) == selector
 
 
 @given(st.text(alphabet="ab=!(),<> in notin/.-_1", max_size=30))
 def test_any_text_parses_or_is_refused_as_a_config_error(text):
     with contextlib.suppress(errors.ConfigError):
-        labelselector.parse(text)
+        selectorsyntax.parse(text)
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_any_text_parses_or_is_refused_as_a_config_error(text):
     ],
 )
 def test_selectors_match_as_kubectl_selects(text, labels, expected):
-    assert labelselector.parse(text).matches(labels) is expected
+    assert selectorsyntax.parse(text).matches(labels) is expected
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_selectors_match_as_kubectl_selects(text, labels, expected):
     ],
 )
 def test_valid_edge_cases_are_accepted(text):
-    labelselector.parse(text)
+    selectorsyntax.parse(text)
 
 
 @pytest.mark.parametrize(
@@ -91,4 +91,4 @@ def test_valid_edge_cases_are_accepted(text):
 )
 def test_malformed_selectors_are_refused_naming_the_problem(text, complaint):
     with pytest.raises(errors.ConfigError, match=re.escape(complaint)):
-        labelselector.parse(text)
+        selectorsyntax.parse(text)

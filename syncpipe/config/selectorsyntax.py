@@ -1,4 +1,4 @@
-"""Label selectors in kubectl's syntax: parsed, checked, matched and written back.
+"""Label selectors in kubectl's string syntax (``edge=one,tier in (a,b)``): parsed, matched.
 
 ``syncpipe run --syncer-config-selector LABELS`` picks the SyncerConfigs and EdgeSyncConfigs
 a syncer merges. The selector goes to the API server as the ``labelSelector`` of the
