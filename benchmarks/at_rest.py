@@ -25,6 +25,10 @@ someone else, as a platform would); ``--new-apis`` CRDs of each kind are created
 the other, and one object of each, whose copy is waited for downstream (a new API is
 followed by events or by the next discovery sweep). Median and maximum are reported.
 
+With ``--others N``, N ConfigMaps in a namespace no config selects are created first (the
+rest of a shared mailbox): the syncer's caches should hold its selection, not them, and the
+objects it caches are reported (its source caches, Namespaces included).
+
 ``count_requests`` and ``audit_args`` are reusable by other benchmarks.
 """
 
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import concurrent.futures
 import datetime
 import json
 import pathlib
@@ -225,6 +230,9 @@ def main() -> None:
     parser.add_argument("--namespaces", type=int, default=4)
     parser.add_argument("--objects", type=int, default=2, help="objects per resource and ns")
     parser.add_argument("--new-apis", type=int, default=3, help="CRDs of each kind created")
+    parser.add_argument(
+        "--others", type=int, default=0, help="ConfigMaps in a namespace nobody selects"
+    )
     parser.add_argument("--json", type=pathlib.Path)
     args = parser.parse_args()
     results: dict[str, Any] = {"window_seconds": args.window}
@@ -243,6 +251,21 @@ def main() -> None:
                 for index in range(args.objects):
                     for gvr, body in workload(namespace, index):
                         up.create(gvr, namespace, body)
+            if args.others:
+                elsewhere = "not-selected"
+                up.create(NAMESPACES, "", {"apiVersion": "v1", "kind": "Namespace",
+                                           "metadata": {"name": elsewhere}})  # fmt: skip
+                with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                    list(
+                        pool.map(
+                            lambda i: up.create(
+                                CONFIGMAPS,
+                                elsewhere,
+                                manifests.configmap(elsewhere, f"other-{i}", {"k": "v"}),
+                            ),
+                            range(args.others),
+                        )
+                    )
             up.create(SYNCER_CONFIGS, "", syncer_config(names, args.new_apis))
             syncer = wiring.build_syncer(
                 settings=Settings(syncer_name="at-rest"),
@@ -262,6 +285,8 @@ def main() -> None:
                         break
                     writes = now
                     time.sleep(10.0)
+                results["others"] = args.others
+                results["cached_objects"] = syncer.progress()["seen"]
                 own = {"upstream": dict(syncer.upstream.requests_by_verb),
                        "downstream": dict(syncer.downstream.requests_by_verb)}  # fmt: skip
                 since = time.time()
@@ -282,6 +307,8 @@ def main() -> None:
                     ("synced", SYNCED_KIND, (up,)),
                     ("installed", INSTALLED_KIND, (up, down)),
                 ):
+                    if not args.new_apis:
+                        break
                     samples = [
                         new_api_latency(up, down, f"{kind}{i}", names[0], install_on=sides)
                         for i in range(args.new_apis)
@@ -312,6 +339,16 @@ def main() -> None:
         print(f"  {'':10}  the syncer's own count: {own_verbs or 'none'}")
     watches = results["open_watches"]
     print(f"open watches: upstream {watches['upstream']}, downstream {watches['downstream']}")
+    selected = args.namespaces * args.objects * 4
+    print(
+        f"objects in the syncer's source caches: {results['cached_objects']} "
+        f"(selected: {selected} in {args.namespaces} namespaces, plus Namespace objects; "
+        f"{args.others} other ConfigMaps in the mailbox)"
+    )
+    if not args.new_apis:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2))
+        return
     synced, installed = (
         results["synced_crd_object_seconds"],
         results["installed_crd_object_seconds"],
