@@ -155,6 +155,15 @@ def generate(
         extra_upsync=options.upsync_resources,
         max_namespaced_watches=options.max_namespaced_watches,
     )
+    existing = upstream.existing_namespaces(rest, needs.scoped_namespaces)
+    missing = sorted(set(needs.scoped_namespaces) - set(existing))
+    if missing:
+        report(
+            f"Note: namespace(s) {', '.join(missing)} do not exist upstream yet, so the "
+            "resources selected there are readable cluster-wide; run syncer-gen again once "
+            "they exist to narrow that to a Role in each"
+        )
+        needs = needs.read_cluster_wide_unless_in(existing)
     for problem in needs.unresolved:
         report(f"Warning: {problem}")
     if needs.is_empty and not options.read_all:
@@ -194,8 +203,6 @@ def generate(
         f'→ cluster role "{identity.id}")',
     )
     for role_ns, rules in namespace_rules.items():
-        if upstream.ensure_namespace(rest, role_ns) is Outcome.CREATED:
-            report(f'Created namespace "{role_ns}" (a config selects objects there)')
         outcome = upstream.ensure_cluster_role(rest, identity, rules, namespace=role_ns)
         _say(report, outcome, f'role "{role_ns}/{identity.id}"', _rules_listing(rules))
         outcome = upstream.ensure_cluster_role_binding(rest, identity, ns, role_namespace=role_ns)

@@ -29,7 +29,8 @@ ClusterRole (annotation ``syncpipe.io/rule-reasons``).
    ``syncpipe run`` takes it) is watched in each of them, and read (with rules 8) through a
    **Role in each namespace** instead: the mailbox's other namespaces, other edges' workloads,
    stay out of the token's reach. A namespace no config names any more loses its Role on the
-   next run. Every other resource is watched cluster-wide, so these are cluster rules.
+   next run; one that does not exist yet cannot hold a Role, so its resources are read
+   cluster-wide until syncer-gen runs again. Every other resource is watched cluster-wide, so these are cluster rules.
 8. **Status return**: ``update``/``patch`` on ``<resource>/status`` of the downsynced
    resources, nothing else of theirs. A custom resource served *without* a status subresource
    has its ``.status`` written through the object itself, so for those (and only those)
@@ -223,6 +224,18 @@ class SyncNeeds:
     def cluster_downsync(self) -> dict[GroupResource, frozenset[str]]:
         """The downsynced resources read cluster-wide, with their reasons."""
         return {gr: why for gr, why in self.downsync.items() if gr not in self.downsync_namespaces}
+
+    def read_cluster_wide_unless_in(self, existing: Iterable[str]) -> SyncNeeds:
+        """These needs with every resource read cluster-wide whose namespaces do not all
+        exist: a Role can only be made in an existing namespace, and creating namespaces in
+        the mailbox is not syncer-gen's to do (the workload's owner does, later)."""
+        present = set(existing)
+        return attrs.evolve(
+            self,
+            downsync_namespaces={
+                gr: nss for gr, nss in self.downsync_namespaces.items() if set(nss) <= present
+            },
+        )
 
     @property
     def scoped_namespaces(self) -> tuple[str, ...]:

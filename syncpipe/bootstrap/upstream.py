@@ -96,6 +96,11 @@ def find_identities(rest: RestClient, namespace: str, name: str) -> list[SyncerI
     return found
 
 
+def existing_namespaces(rest: RestClient, namespaces: Sequence[str]) -> list[str]:
+    """Those of ``namespaces`` that exist upstream."""
+    return [ns for ns in namespaces if rest.get_or_none(NAMESPACE_GVR, "", ns) is not None]
+
+
 def ensure_namespace(rest: RestClient, namespace: str) -> Outcome:
     """The namespace of the upstream ServiceAccount (usually ``default``, which exists)."""
     if rest.get_or_none(NAMESPACE_GVR, "", namespace) is not None:

@@ -636,7 +636,7 @@ def test_reads_of_resources_selected_in_named_namespaces_are_granted_there_only(
 
 def test_a_namespace_no_longer_selected_loses_its_role(registered, upstream, up_rest):
     """Re-running syncer-gen after a config change removes the Role of a namespace no config
-    names any more, and grants the new one."""
+    names any more, and grants the new one once it exists (until then, cluster-wide)."""
     ns, sid = registered.namespace, registered.syncer_id
     moved = f"{ns}-moved"
     config = up_rest.get(SYNCER_CONFIGS, "", registered.name)
@@ -647,13 +647,34 @@ def test_a_namespace_no_longer_selected_loses_its_role(registered, upstream, up_
         registered.name,
         {"spec": {"namespaceScope": {**scope, "namespaces": [moved]}}},
     )
+    # A namespace that does not exist yet cannot hold a Role: read cluster-wide meanwhile,
+    # and syncer-gen creates no namespace in the mailbox.
     try:
         output = syncer_gen(registered.argv)
+        assert f"{moved} do not exist upstream yet" in output
         assert f'role and role binding "{ns}/{sid}"' in output
         assert up_rest.get_or_none(ROLES, ns, sid) is None
+        assert up_rest.get_or_none(NS, "", moved) is None
+        assert can_i(upstream, registered, "list", "configmaps", "--all-namespaces")
+    finally:
+        up_rest.merge_patch(
+            SYNCER_CONFIGS, "", registered.name, {"spec": {"namespaceScope": scope}}
+        )
+    up_rest.create(NS, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": moved}})
+    config = up_rest.get(SYNCER_CONFIGS, "", registered.name)
+    scope = config["spec"]["namespaceScope"]
+    up_rest.merge_patch(
+        SYNCER_CONFIGS,
+        "",
+        registered.name,
+        {"spec": {"namespaceScope": {**scope, "namespaces": [moved]}}},
+    )
+    try:
+        syncer_gen(registered.argv)
         assert up_rest.get_or_none(ROLES, moved, sid) is not None
         assert can_i(upstream, registered, "list", "configmaps", "-n", moved)
         assert not can_i(upstream, registered, "list", "configmaps", "-n", ns)
+        assert not can_i(upstream, registered, "list", "configmaps", "--all-namespaces")
     finally:
         up_rest.merge_patch(
             SYNCER_CONFIGS, "", registered.name, {"spec": {"namespaceScope": scope}}
