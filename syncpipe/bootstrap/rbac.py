@@ -30,7 +30,8 @@ ClusterRole (annotation ``syncpipe.io/rule-reasons``).
    **Role in each namespace** instead: the mailbox's other namespaces, other edges' workloads,
    stay out of the token's reach. A namespace no config names any more loses its Role on the
    next run; one that does not exist yet cannot hold a Role, so its resources are read
-   cluster-wide until syncer-gen runs again. Every other resource is watched cluster-wide, so these are cluster rules.
+   cluster-wide until syncer-gen runs again. Every other resource is watched cluster-wide,
+   so these are cluster rules.
 8. **Status return**: ``update``/``patch`` on ``<resource>/status`` of the downsynced
    resources, nothing else of theirs. A custom resource served *without* a status subresource
    has its ``.status`` written through the object itself, so for those (and only those)
