@@ -639,46 +639,33 @@ def test_a_namespace_no_longer_selected_loses_its_role(registered, upstream, up_
     names any more, and grants the new one once it exists (until then, cluster-wide)."""
     ns, sid = registered.namespace, registered.syncer_id
     moved = f"{ns}-moved"
-    config = up_rest.get(SYNCER_CONFIGS, "", registered.name)
-    scope = config["spec"]["namespaceScope"]
-    up_rest.merge_patch(
-        SYNCER_CONFIGS,
-        "",
-        registered.name,
-        {"spec": {"namespaceScope": {**scope, "namespaces": [moved]}}},
-    )
-    # A namespace that does not exist yet cannot hold a Role: read cluster-wide meanwhile,
-    # and syncer-gen creates no namespace in the mailbox.
+    scope = up_rest.get(SYNCER_CONFIGS, "", registered.name)["spec"]["namespaceScope"]
+
+    def select(namespaces: list[str]) -> None:
+        patch = {"spec": {"namespaceScope": {**scope, "namespaces": namespaces}}}
+        up_rest.merge_patch(SYNCER_CONFIGS, "", registered.name, patch)
+
+    select([moved])
     try:
+        # A namespace that does not exist yet cannot hold a Role: read cluster-wide
+        # meanwhile, and syncer-gen creates no namespace in the mailbox.
         output = syncer_gen(registered.argv)
         assert f"{moved} do not exist upstream yet" in output
         assert f'role and role binding "{ns}/{sid}"' in output
         assert up_rest.get_or_none(ROLES, ns, sid) is None
         assert up_rest.get_or_none(NS, "", moved) is None
         assert can_i(upstream, registered, "list", "configmaps", "--all-namespaces")
-    finally:
-        up_rest.merge_patch(
-            SYNCER_CONFIGS, "", registered.name, {"spec": {"namespaceScope": scope}}
+
+        up_rest.create(
+            NS, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": moved}}
         )
-    up_rest.create(NS, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": moved}})
-    config = up_rest.get(SYNCER_CONFIGS, "", registered.name)
-    scope = config["spec"]["namespaceScope"]
-    up_rest.merge_patch(
-        SYNCER_CONFIGS,
-        "",
-        registered.name,
-        {"spec": {"namespaceScope": {**scope, "namespaces": [moved]}}},
-    )
-    try:
         syncer_gen(registered.argv)
         assert up_rest.get_or_none(ROLES, moved, sid) is not None
         assert can_i(upstream, registered, "list", "configmaps", "-n", moved)
         assert not can_i(upstream, registered, "list", "configmaps", "-n", ns)
         assert not can_i(upstream, registered, "list", "configmaps", "--all-namespaces")
     finally:
-        up_rest.merge_patch(
-            SYNCER_CONFIGS, "", registered.name, {"spec": {"namespaceScope": scope}}
-        )
+        select(scope["namespaces"])
         syncer_gen(registered.argv)
         if up_rest.get_or_none(NS, "", moved) is not None:
             up_rest.delete(NS, "", moved)
