@@ -47,7 +47,7 @@ import pluggy
 
 from syncpipe import builtin, errors
 from syncpipe.builtin import namespaces, ownership
-from syncpipe.config import selectorsyntax, syncerconfig
+from syncpipe.config import configapi, selectorsyntax, syncerconfig
 from syncpipe.config.selection import Selection
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
@@ -77,8 +77,7 @@ from syncpipe.runtime.statuspacing import StatusPacer
 
 log = logging.getLogger(__name__)
 
-CONFIG_GROUP = "edge.kubestellar.io"
-CONFIG_RESOURCES = frozenset({(CONFIG_GROUP, "syncerconfigs"), (CONFIG_GROUP, "edgesyncconfigs")})
+CONFIG_RESOURCES = frozenset(configapi.CONFIG_RESOURCES)
 QUEUES = ("downsync", "upsync", "status")
 # Rounds of "reconcile every queued key" within one instant before the replay calls it a
 # livelock (writes that keep triggering each other) and reports the keys as pending.

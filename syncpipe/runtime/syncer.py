@@ -29,7 +29,7 @@ from syncpipe.clients import discovery
 from syncpipe.clients.rest import RestClient
 from syncpipe.clients.watching import CollectionListerWatcher
 from syncpipe.clients.writer import ClusterWriter
-from syncpipe.config import syncerconfig
+from syncpipe.config import configapi, syncerconfig
 from syncpipe.config.selection import Selection
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
@@ -58,9 +58,9 @@ from syncpipe.source.polling import PollingSource
 
 log = logging.getLogger(__name__)
 
-CONFIG_GROUP = apiwatch.CONFIG_GROUP
-SYNCER_CONFIGS = GroupVersionResource(CONFIG_GROUP, "v2alpha1", "syncerconfigs")
-EDGE_SYNC_CONFIGS = GroupVersionResource(CONFIG_GROUP, "v2alpha1", "edgesyncconfigs")
+CONFIG_GROUP = configapi.GROUP
+SYNCER_CONFIGS = configapi.SYNCER_CONFIGS
+EDGE_SYNC_CONFIGS = configapi.EDGE_SYNC_CONFIGS
 # The control loop's retry delay when a side cannot be reached: 1 s doubling to this cap, so a
 # fixed server (or credential) is picked up within seconds, not half a minute.
 CONTROL_MAX_BACKOFF = 8.0
@@ -68,7 +68,6 @@ CONTROL_MAX_BACKOFF = 8.0
 CONTROL_TICK_SECONDS = 1.0
 # The janitor waits for the first sync to go idle, but not longer than this.
 JANITOR_MAX_DELAY_SECONDS = 30.0
-CONFIG_KINDS = {"SyncerConfig": SYNCER_CONFIGS, "EdgeSyncConfig": EDGE_SYNC_CONFIGS}
 
 
 def _namespace_boilerplate(obj: dict[str, Any]) -> bool:
@@ -576,7 +575,7 @@ class Syncer:
 
     def _ensure_config_informers(self) -> None:
         served = self._discovery[Side.UPSTREAM].by_gvr()
-        for gvr in (SYNCER_CONFIGS, EDGE_SYNC_CONFIGS):
+        for gvr in configapi.CONFIG_GVRS:
             if gvr in served and gvr not in self._config_informers:
                 informer = Informer(
                     gvr=gvr,
@@ -1020,7 +1019,7 @@ class Syncer:
             log.warning("%s: %s", notice.ref, notice.message)
         else:
             log.info("%s: %s", notice.ref, notice.message)
-        gvr = CONFIG_KINDS.get(kind)
+        gvr = configapi.CONFIG_KINDS.get(kind)
         informer = self._config_informers.get(gvr) if gvr is not None else None
         key = None if gvr is None else ObjectKey(gvr, "", name)
         obj = None if key is None or informer is None else informer.store.get(key)
