@@ -137,7 +137,10 @@ class MemoryApi:
         # With ``deferred``, listeners hear of changes only at ``deliver()``: as from a watch,
         # a writer has its answer before its own change comes back to it.
         self.deferred = False
-        self._pending: list[tuple[GroupVersionResource, EventType, RawObject]] = []
+        self._pending: list[tuple[GroupVersionResource, EventType, RawObject, bool]] = []
+        # While listeners hear of a DELETED: whether the recording inferred it from a relist
+        # (the object's final state unknown), as a live informer's event says.
+        self.delivering_inferred_delete = False
         self.requests_by_verb: dict[str, int] = {}
 
     # -- listeners and recorded state ----------------------------------------------------------
@@ -151,8 +154,8 @@ class MemoryApi:
         """Tell the listeners about the changes held back (``deferred``), in order."""
         while self._pending:
             pending, self._pending = self._pending, []
-            for gvr, event, obj in pending:
-                self._notify(gvr, event, obj)
+            for gvr, event, obj, inferred in pending:
+                self._notify(gvr, event, obj, inferred=inferred)
 
     def unsubscribe(self, listener: Listener) -> None:
         for listeners in self._listeners.values():
@@ -170,15 +173,23 @@ class MemoryApi:
         """Whether the initial list of ``gvr`` is complete (never recorded: empty, complete)."""
         return (gvr.group, gvr.resource) not in self._unsynced
 
-    def apply_recorded(self, gvr: GroupVersionResource, event: EventType, obj: RawObject) -> None:
-        """Make a recorded change (list item or watch event) exactly as recorded, RV included."""
+    def apply_recorded(
+        self,
+        gvr: GroupVersionResource,
+        event: EventType,
+        obj: RawObject,
+        *,
+        inferred: bool = False,
+    ) -> None:
+        """Make a recorded change (list item or watch event) exactly as recorded, RV included
+        (``inferred``: a delete the recorder inferred from a relist)."""
         key = _object_key(obj)
         self._rv = max(self._rv, _resource_version_int(obj))
         collection = self._collections.setdefault((gvr.group, gvr.resource), {})
         if event is EventType.DELETED:
             old = collection.pop(key, None)
             if old is not None:
-                self._changed(gvr, EventType.DELETED, old)
+                self._changed(gvr, EventType.DELETED, old, inferred=inferred)
             return
         existed = key in collection
         collection[key] = obj
@@ -552,20 +563,28 @@ class MemoryApi:
         self._rv += 1
         self._changed(gvr, EventType.DELETED, old)
 
-    def _changed(self, gvr: GroupVersionResource, event: EventType, obj: RawObject) -> None:
+    def _changed(
+        self, gvr: GroupVersionResource, event: EventType, obj: RawObject, *, inferred: bool = False
+    ) -> None:
         if gvr.group == CRD_GVR.group and gvr.resource == CRD_GVR.resource:
             self.served.crd_changed(obj, deleted=event is EventType.DELETED)
         if self.deferred:
-            self._pending.append((gvr, event, obj))
+            self._pending.append((gvr, event, obj, inferred))
         else:
-            self._notify(gvr, event, obj)
+            self._notify(gvr, event, obj, inferred=inferred)
 
-    def _notify(self, gvr: GroupVersionResource, event: EventType, obj: RawObject) -> None:
-        for listener in (
-            *self._listeners.get((gvr.group, gvr.resource), ()),
-            *self._listeners.get(None, ()),
-        ):
-            listener(gvr, event, obj)
+    def _notify(
+        self, gvr: GroupVersionResource, event: EventType, obj: RawObject, *, inferred: bool
+    ) -> None:
+        self.delivering_inferred_delete = inferred
+        try:
+            for listener in (
+                *self._listeners.get((gvr.group, gvr.resource), ()),
+                *self._listeners.get(None, ()),
+            ):
+                listener(gvr, event, obj)
+        finally:
+            self.delivering_inferred_delete = False
 
 
 # Metadata the server owns: what a write says about these is ignored.

@@ -83,7 +83,7 @@ class MemoryInformer:
     def _on_change(self, gvr: GroupVersionResource, event: EventType, obj: RawObject) -> None:
         if event is EventType.DELETED:
             if self._store.key_of(obj) in self._store:
-                self._store.delete(obj)
+                self._store.delete(obj, final_state_unknown=self.api.delivering_inferred_delete)
         elif self._matches(labels_of(obj)):
             self._store.update(obj)
         elif self._store.key_of(obj) in self._store:
