@@ -20,7 +20,9 @@ TIME_FLAGS = [
     (["run"], "--discovery-interval"),
     (["record"], "--duration"),
     (["replay", "{snapshot}"], "--status-settle"),
+    (["replay", "{snapshot}"], "--resync-period"),
     (["plan"], "--status-settle"),
+    (["plan"], "--resync-period"),
     (["syncer-gen", "edge1"], "--timeout"),
     (["demo"], "--duration"),
 ]
