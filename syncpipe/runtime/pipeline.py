@@ -73,14 +73,9 @@ class Queue(Protocol):
 class ClusterReader(Protocol):
     """The reads the pipeline makes itself (``clients.rest.RestClient`` or a memory store)."""
 
-    def list(
-        self,
-        gvr: GroupVersionResource,
-        namespace: str = "",
-        *,
-        resource_version: str = "",
-        label_selector: str = "",
-    ) -> tuple[list[RawObject], str]: ...
+    def list(self, gvr: GroupVersionResource) -> tuple[list[RawObject], str]:
+        """Every object of the collection, and the list's resourceVersion."""
+        ...
 
     def any_exists(self, gvr: GroupVersionResource, *, label_selector: str = "") -> bool: ...
 
