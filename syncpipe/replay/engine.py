@@ -1,10 +1,11 @@
-"""The replay engine: the live syncer's flows, driven synchronously over memory stores.
+"""The replay engine: the live syncer's pipeline, driven synchronously over memory stores.
 
-``ReplayEngine`` builds exactly what ``syncpipe.runtime.syncer.Syncer`` builds — the plugin
-manager with the built-in plugins and the installed ones, ``Hooks``, one
-``syncpipe.runtime.flow.Flow`` per direction, ``StatusReturn``, the deletion guard — and
-hands them a ``MemoryApi`` per side instead of a cluster. The flows' reconciles, hook chain,
-three-way diff and planner are the live ones; only the shell around them is different:
+``ReplayEngine`` is the second driver of ``syncpipe.runtime.pipeline.Pipeline`` (the live
+syncer is the first): the same hooks, deletion guard, flows, status return, selection,
+source watches, event handlers and janitor, given a ``MemoryApi`` per side instead of a
+cluster, memory informers instead of REST ones, and a scheduler's queues. The flows'
+reconciles, hook chain, three-way diff and planner are the live ones; only the shell around
+them is different:
 
 * **no threads**: snapshot records are applied to the memory stores in file order, a batch
   of records with the same timestamp at a time; after each batch the keys the changes queued
@@ -262,8 +263,7 @@ class ReplayEngine:
         self._served_before = self._served_now()
         self.pipeline.ensure_upstream_namespace_watch()
         self._apply_selection()
-        self.pipeline.janitor({side: self.apis[side].served.resources for side in Side})
-        self.pipeline.janitor_done = True
+        self.pipeline.janitor.start({side: self.apis[side].served.resources for side in Side})
         self._drain()
 
     # -- queues and virtual time -------------------------------------------------------------

@@ -25,21 +25,20 @@ from typing import Protocol
 import attrs
 import pluggy
 
-from syncpipe import builtin, errors
+from syncpipe import builtin
 from syncpipe.builtin import namespaces, ownership
-from syncpipe.config import configapi, syncerconfig
+from syncpipe.config import configapi
 from syncpipe.config.selection import Selection
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
 from syncpipe.hooks.context import SyncContext
-from syncpipe.model.events import Direction, Event, EventType, Side
+from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
-from syncpipe.model.objects import RawObject, annotations_of, name_of
+from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.runtime import metrics, routing
+from syncpipe.runtime import handlers, metrics
 from syncpipe.runtime.availability import ApiAvailability, ConfigNotice
 from syncpipe.runtime.flow import (
-    RETURN_STATUS_ANNOTATION,
     FightGuard,
     Flow,
     SourceState,
@@ -47,7 +46,11 @@ from syncpipe.runtime.flow import (
     Writer,
     sources_wanted,
 )
+from syncpipe.runtime.handlers import Queue
+from syncpipe.runtime.janitor import ClusterReader as JanitorReader
+from syncpipe.runtime.janitor import Janitor
 from syncpipe.runtime.safety import DeletionGuard
+from syncpipe.runtime.selecting import read_configs, selection_problems
 from syncpipe.runtime.servedview import ServedView
 from syncpipe.runtime.statuspacing import StatusPacer
 from syncpipe.source.informer import EventSource
@@ -60,24 +63,8 @@ DIRECTION_QUEUES = {Direction.DOWN: "downsync", Direction.UP: "upsync"}
 CONFIG_RESOURCES = frozenset(configapi.CONFIG_RESOURCES)
 
 
-class Queue(Protocol):
-    """A work queue of keys (``runtime.workqueue.WorkQueue``, or a replay's scheduled one)."""
-
-    def add(self, key: ObjectKey) -> None: ...
-
-    def add_after(self, key: ObjectKey, delay: float) -> None:
-        """Queue ``key`` in ``delay`` seconds of the driver's clock (at once if ``<= 0``)."""
-        ...
-
-
-class ClusterReader(Protocol):
+class ClusterReader(JanitorReader, Protocol):
     """The reads the pipeline makes itself (``clients.rest.RestClient`` or a memory store)."""
-
-    def list(self, gvr: GroupVersionResource) -> tuple[list[RawObject], str]:
-        """Every object of the collection, and the list's resourceVersion."""
-        ...
-
-    def any_exists(self, gvr: GroupVersionResource, *, label_selector: str = "") -> bool: ...
 
 
 # Opens (does not start) a watch of one collection of one side: the resource, the label
@@ -146,12 +133,6 @@ def owner_selector(syncer_name: str) -> str:
     return f"{ownership.OWNER_LABEL}={ownership.owner_label_value(syncer_name)}"
 
 
-def preferred_first(infos: Iterable[ResourceInfo], served: ServedView | None) -> list[ResourceInfo]:
-    """``infos`` with each group's preferred version before its others (otherwise in order)."""
-    preferred = {} if served is None else served.preferred_versions
-    return sorted(infos, key=lambda i: i.gvr.version != preferred.get(i.gvr.group))
-
-
 class Pipeline:
     """Hooks, guards, flows, selection, event routing and janitor of one syncer."""
 
@@ -174,8 +155,14 @@ class Pipeline:
         self.collect_namespaces = True
         # Groups a copy needed that discovery did not cover (added by workers).
         self.demanded_groups: set[str] = set()
-        # Once the janitor looked at everything served, it looks only at what appears.
-        self.janitor_done = False
+        self.janitor = Janitor(
+            readers=driver.readers,
+            served=driver.served,
+            owner_selector=self.owner_selector,
+            namespace_mapper=self.namespace_mapper,
+            followed=self.followed,
+            follow=self.target_informer,
+        )
         self._reported_empty = False
         self.status_pacer = StatusPacer(window=settings.status_settle_seconds, clock=driver.clock)
         self.guard = DeletionGuard(
@@ -214,23 +201,13 @@ class Pipeline:
     def selection_from(self, configs: Iterable[RawObject]) -> Selection:
         """The merged selection of ``configs``; malformed ones are left out and reported
         (once each), those that turn status return off remembered."""
-        parsed: list[syncerconfig.AnyConfig] = []
-        problems: dict[str, list[str]] = {}
-        status_off: set[str] = set()
-        for obj in configs:
-            name = name_of(obj)
-            source = f"{obj.get('kind')}/{name}"
-            if annotations_of(obj).get(RETURN_STATUS_ANNOTATION) == "false":
-                status_off.add(source)
-            try:
-                parsed.append(syncerconfig.parse_config(obj, source=source))
-            except errors.ConfigError as exc:
-                problems[name] = [f"{m} @ {p}" for p, m in exc.problems]
-                if self.config_problems.get(name) != problems[name]:
-                    self.driver.warn(f"ignoring malformed {source}: {exc}")
-        self.config_problems = problems
-        self.status_off = frozenset(status_off)
-        return Selection.from_configs(parsed)
+        found = read_configs(configs)
+        for name, message in found.ignored.items():
+            if self.config_problems.get(name) != found.problems[name]:
+                self.driver.warn(message)
+        self.config_problems = found.problems
+        self.status_off = found.status_off
+        return found.selection
 
     def apply_selection(self, selection: Selection) -> None:
         """Make the hooks' context, the sources and the owned copies follow ``selection``."""
@@ -251,8 +228,7 @@ class Pipeline:
             }
         ):
             self.driver.config_notice(notice)
-        problems = [str(p) for p in selection.downsync_scope_problems(up.resources)]
-        problems += [str(p) for p in selection.overlaps(up.resources)]
+        problems = selection_problems(selection, up.resources)
         if problems != self.selection_problems:
             for problem in problems:
                 self.driver.warn(f"selection problem: {problem}")
@@ -333,20 +309,8 @@ class Pipeline:
         informer = self.driver.open_source(
             direction.source, state.info, state.label_selector, state.namespaces
         )
-        flow = self.flows[direction]
         queue = self.driver.queues[DIRECTION_QUEUES[direction]]
-
-        def on_source(event: Event) -> None:
-            if event.type is EventType.BOOKMARK:
-                return
-            flow.note_source_event(
-                event.key,
-                inferred_delete=event.type is EventType.DELETED and event.final_state_unknown,
-            )
-            if routing.needs_reconcile(direction, event):
-                queue.add(event.key)
-
-        informer.add_handler(on_source)
+        informer.add_handler(handlers.on_source(direction, self.flows[direction], queue))
         informer.start()
         return informer
 
@@ -363,12 +327,7 @@ class Pipeline:
             return
         informer = self.driver.open_source(Side.UPSTREAM, info, "", ())
         queue = self.driver.queues[DIRECTION_QUEUES[Direction.DOWN]]
-
-        def on_namespace(event: Event) -> None:
-            if event.type is EventType.DELETED:
-                queue.add(event.key)
-
-        informer.add_handler(on_namespace)
+        informer.add_handler(handlers.on_upstream_namespace(queue))
         informer.start()
         self.upstream_namespaces = informer
 
@@ -414,34 +373,28 @@ class Pipeline:
 
     def _start_target(self, direction: Direction, info: ResourceInfo) -> EventSource:
         informer = self.driver.open_source(direction.target, info, self.owner_selector, ())
-        flow = self.flows[direction]
-        queue = self.driver.queues[DIRECTION_QUEUES[direction]]
-        status_queue = self.driver.queues["status"]
-        pacer = self.status_pacer
-        status_on = routing.copies_return_status(
-            direction, info, enabled=self.settings.status_return
-        )
-        collects_namespaces = direction is Direction.DOWN and info.namespaced
-
-        def on_target(event: Event) -> None:
-            if event.type is EventType.BOOKMARK or event.obj is None:
-                return
-            key = flow.source_key_of_copy(event.obj, event.key)
-            if key is None:
-                return
-            echo = event.type in (EventType.ADDED, EventType.MODIFIED) and flow.is_own_echo(
-                event.key, event.obj
+        informer.add_handler(
+            handlers.on_owned_copy(
+                direction,
+                info,
+                flow=self.flows[direction],
+                queue=self.driver.queues[DIRECTION_QUEUES[direction]],
+                status_queue=self.driver.queues["status"],
+                pacer=self.status_pacer,
+                status_return=self.settings.status_return,
+                on_namespaced_delete=self._namespace_may_be_empty,
             )
-            if not echo and routing.needs_reconcile(direction, event):
-                queue.add(key)
-            if status_on and routing.target_needs_status_return(event):
-                status_queue.add_after(key, pacer.delay(key))
-            if collects_namespaces and event.type is EventType.DELETED:
-                self.collect_namespaces = True  # its namespace may be empty now
-
-        informer.add_handler(on_target)
+        )
         informer.start()
         return informer
+
+    def _namespace_may_be_empty(self) -> None:
+        self.collect_namespaces = True
+
+    def followed(self, direction: Direction) -> set[str]:
+        """The group/resources whose owned copies ``direction`` watches."""
+        with self.targets_lock:
+            return {gvr.group_resource for (d, gvr) in self.targets if d is direction}
 
     def targets_of(self, direction: Direction) -> list[EventSource]:
         """``direction``'s owned-copy informers, in resource order."""
@@ -453,49 +406,6 @@ class Pipeline:
         with self.targets_lock:
             return sum(len(i.store) for i in self.targets.values())
 
-    # -- the janitor -------------------------------------------------------------------------
-
-    def janitor(self, candidates: Mapping[Side, Iterable[ResourceInfo]]) -> None:
-        """Watch owned copies of resources no longer selected (deselected while we were down).
-
-        ``candidates`` are the resources of each side to look at: everything served at the
-        start, later what appeared since. Their informers' first list queues every copy; the
-        reconcile finds no selected source and deletes them. One group/resource is watched at
-        one version only, whatever order the candidates come in: another version lists the
-        same objects (CRDs at v1 and v1beta1), and a second informer would delete them twice.
-        """
-        self._remember_mapped_namespaces()
-        for direction in (Direction.DOWN, Direction.UP):
-            side = direction.target
-            reader = self.driver.readers[side]
-            for info in preferred_first(candidates.get(side, ()), self.driver.served(side)):
-                if not (info.listable and info.watchable):
-                    continue
-                if (info.gvr.group, info.gvr.resource) in CONFIG_RESOURCES:
-                    continue
-                with self.targets_lock:
-                    watched = {gvr.group_resource for (d, gvr) in self.targets if d is direction}
-                if info.gvr.group_resource in watched:
-                    continue
-                try:
-                    owned = reader.any_exists(info.gvr, label_selector=self.owner_selector)
-                except errors.ApiError:
-                    continue
-                if owned:
-                    log.info("found owned %s on %s", info.gvr, side.value)
-                    self.target_informer(direction, info)
-
-    def _remember_mapped_namespaces(self) -> None:
-        """Teach a reversible namespace mapper the downstream namespaces made before."""
-        index = self.namespace_mapper.reverse_index
-        if index is None:
-            return
-        items, _ = self.driver.readers[Side.DOWNSTREAM].list(NAMESPACE_GVR)
-        for item in items:
-            upstream_ns = annotations_of(item).get(namespaces.UPSTREAM_NAMESPACE_ANNOTATION)
-            if upstream_ns:
-                index.remember(upstream_ns, name_of(item))
-
     def served_changed(self, appeared: Mapping[Side, Iterable[ResourceInfo]]) -> None:
         """What a side serves changed: kinds copies waited for are served now, and a resource
         that ``appeared`` (a CRD, an APIService back) may hold copies of ours from before."""
@@ -505,8 +415,8 @@ class Pipeline:
             return view is not None and view.find_kind(group, kind, version) is not None
 
         self.apis.forget_served(served)
-        if self.janitor_done:
-            self.janitor(appeared)
+        if self.janitor.done:
+            self.janitor.look(appeared)
 
     # -- what the drivers report -------------------------------------------------------------
 

@@ -12,8 +12,6 @@ and the heartbeat.
 
 from __future__ import annotations
 
-import concurrent.futures
-import functools
 import logging
 import sys
 import threading
@@ -31,19 +29,19 @@ from syncpipe.config import configapi
 from syncpipe.config.settings import Settings
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
+from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.runtime import apiwatch, conditions, metrics, namespacecleanup, ratelimit
+from syncpipe.runtime import apiwatch, metrics, namespacecleanup, ratelimit, syncerstats
 from syncpipe.runtime.availability import ConfigNotice
 from syncpipe.runtime.controller import Controller
-from syncpipe.runtime.events import EventRecorder
-from syncpipe.runtime.flow import SourceState
 from syncpipe.runtime.heartbeat import Heartbeat
+from syncpipe.runtime.livediscovery import LiveDiscovery
 from syncpipe.runtime.pipeline import QUEUE_NAMES, Driver, Pipeline
+from syncpipe.runtime.reporting import Reporting
 from syncpipe.runtime.restsources import RestSources
-from syncpipe.runtime.servedview import IndexedDiscovery
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
 from syncpipe.runtime.workqueue import WorkQueue
-from syncpipe.source.informer import EventSource, Informer, SharedSource
+from syncpipe.source.informer import EventSource, Informer
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +56,6 @@ CONTROL_MAX_BACKOFF = 8.0
 CONTROL_TICK_SECONDS = 1.0
 # The janitor waits for the first sync to go idle, but not longer than this.
 JANITOR_MAX_DELAY_SECONDS = 30.0
-
-
-def _describe_source(gvr: GroupVersionResource, state: SourceState) -> str:
-    """``v1/configmaps (in shop, web; labels app=shop)``: a resource and what its watch asks."""
-    scope = [f"in {', '.join(state.namespaces)}"] if state.namespaces else []
-    scope += [f"labels {state.label_selector}"] if state.label_selector else []
-    return f"{gvr} ({'; '.join(scope)})" if scope else str(gvr)
 
 
 def reconcile_workers_beyond_writes(settings: Settings) -> int:
@@ -99,28 +90,14 @@ class Syncer:
             for name in QUEUE_NAMES
         }
         self._config_informers: dict[GroupVersionResource, Informer] = {}
-        self._rejected: dict[str, str] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._rediscover = True
-        # When an established CRD's API is not in discovery yet: ask again at this time.
-        self._rediscover_due: float | None = None
-        self._pending_retries = 0
-        # The groups discovery covers (None: all; so at the start, for the janitor).
-        self._discovery_scope: frozenset[str] | None = None
-        self._discovery: dict[Side, discovery.DiscoveryResult] = {}
-        # Lookups by kind and by GVR on the per-object path: built once per discovery refresh.
-        self._indexes: dict[Side, IndexedDiscovery] = {}
-        self._last_discovery = 0.0
+        self._discovery = LiveDiscovery(
+            clients=clients, new_source=self._api_source, wake=self._wake.set
+        )
+        # The CRD and APIService watches (tests look at them).
+        self._api_watches = self._discovery.api_watches
         self._last_heartbeat = 0.0
-        self._api_watches = {
-            side: apiwatch.ApiWatch(
-                side=side,
-                request_rediscovery=self._api_changed,
-                new_source=functools.partial(self._api_source, side),
-            )
-            for side in Side
-        }
         self._started_at: float | None = None
         self._thread: threading.Thread | None = None
         self.ready = threading.Event()
@@ -134,10 +111,10 @@ class Syncer:
                     Side.DOWNSTREAM: self.downstream_writer,
                 },
                 readers=clients,
-                served=self._served,
+                served=self._discovery.served,
                 open_source=self._sources.open,
-                request_rediscovery=self.request_rediscovery,
-                discovery_scope=lambda: self._discovery_scope,
+                request_rediscovery=self._discovery.request,
+                discovery_scope=self._discovery_scope,
                 warn=log.warning,
                 config_notice=self._config_event,
             ),
@@ -149,12 +126,15 @@ class Syncer:
         self.flows = self.pipeline.flows
         self.status_return = self.pipeline.status_return
         self.status_pacer = self.pipeline.status_pacer
-        self._events_up = EventRecorder(
-            upstream, syncer_name=settings.syncer_name, kind_of=self.pipeline.kind_of
+        self._reporting = Reporting(
+            settings=settings,
+            upstream=upstream,
+            downstream=downstream,
+            pipeline=self.pipeline,
+            config_object=self._config_object,
         )
-        self._events_down = EventRecorder(
-            downstream, syncer_name=settings.syncer_name, kind_of=self.pipeline.kind_of
-        )
+        # Rejected keys and why (the same dict as the reporting's; tests look at it).
+        self._rejected = self._reporting.rejected
         self._heartbeat_writer = Heartbeat(upstream=upstream, settings=settings)
         self.status_hold = StatusHold(backlog=lambda: len(self.queues["downsync"]))
         self.controllers = {
@@ -163,23 +143,23 @@ class Syncer:
                 queue=self.queues["downsync"],
                 reconcile=self.flows[Direction.DOWN].reconcile,
                 workers=settings.write_concurrency + reconcile_workers_beyond_writes(settings),
-                on_rejected=self._report_rejected,
-                on_success=self._clear_rejected,
+                on_rejected=self._reporting.report_rejected,
+                on_success=self._reporting.clear_rejected,
             ),
             "upsync": Controller(
                 name="upsync",
                 queue=self.queues["upsync"],
                 reconcile=self.flows[Direction.UP].reconcile,
                 workers=max(1, settings.write_concurrency // 2),
-                on_rejected=self._report_rejected,
-                on_success=self._clear_rejected,
+                on_rejected=self._reporting.report_rejected,
+                on_success=self._reporting.clear_rejected,
             ),
             "status": Controller(
                 name="status",
                 queue=self.queues["status"],
                 reconcile=self._return_status,
                 workers=max(1, settings.write_concurrency // 2),
-                on_rejected=self._report_rejected,
+                on_rejected=self._reporting.report_rejected,
             ),
         }
 
@@ -203,13 +183,7 @@ class Syncer:
         )
 
     def _watch_restarts(self) -> int:
-        total = 0
-        for informer in self._all_informers():
-            reflector = getattr(informer, "reflector", None)
-            if reflector is not None:
-                stats = reflector.statistics()
-                total += stats.restarts + stats.expired
-        return total
+        return syncerstats.watch_restarts(self._all_informers())
 
     @property
     def down_queue(self) -> WorkQueue[ObjectKey]:
@@ -255,14 +229,7 @@ class Syncer:
         return self._thread is None or self._thread.is_alive() or self._stopping.is_set()
 
     def request_rediscovery(self) -> None:
-        self._rediscover = True
-        self._wake.set()
-
-    def _api_changed(self) -> None:
-        """A CRD or APIService changed what is served: rediscover, and allow the retries for
-        a new API not in discovery yet again (one stuck API must not use them up for all)."""
-        self._pending_retries = 0
-        self.request_rediscovery()
+        self._discovery.request()
 
     def owned_count(self) -> int:
         return self.pipeline.owned_count()
@@ -280,55 +247,33 @@ class Syncer:
     @property
     def discovery_scope(self) -> frozenset[str] | None:
         """The API groups discovery covers now (``None``: every group, as at the start)."""
-        return self._discovery_scope
+        return self._discovery.scope
 
     def served(self, *, group: str, side: Side = Side.UPSTREAM) -> tuple[ResourceInfo, ...]:
         """What the latest discovery of ``side`` found in ``group``."""
-        found = self._discovery.get(side)
+        found = self._discovery.results.get(side)
         return () if found is None else tuple(i for i in found.resources if i.gvr.group == group)
 
     def describe(self) -> dict[str, list[str]]:
         """What is being synced: the selected resources of each direction, each with the
         label selector its API server filters the watch by, if any."""
-        return {
-            direction.value: sorted(
-                _describe_source(gvr, state) for gvr, state in flow.sources.items()
-            )
-            for direction, flow in self.flows.items()
-        }
+        return syncerstats.describe(self.flows)
 
     def progress(self) -> dict[str, int]:
         """Counters for a progress line: objects cached on the source side, owned copies,
         queued keys and writes so far."""
-        cached = sum(
-            len(s.informer.store)
-            for flow in self.flows.values()
-            for s in flow.sources.values()
-            if s.informer is not None
-        )
-        writes = sum(
-            n
-            for rest in (self.downstream, self.upstream)
-            for verb, n in rest.requests_by_verb.items()
-            if verb in ("create", "patch", "update", "delete")
-        )
-        queued = sum(len(q) for name, q in self.queues.items() if name != "status")
-        return {"seen": cached, "owned": self.owned_count(), "queued": queued, "writes": writes}
+        return {
+            "seen": syncerstats.cached_sources(self.flows),
+            "owned": self.owned_count(),
+            "queued": sum(len(q) for name, q in self.queues.items() if name != "status"),
+            "writes": syncerstats.writes(
+                rest.requests_by_verb for rest in (self.downstream, self.upstream)
+            ),
+        }
 
     def open_watches(self) -> dict[str, int]:
         """Watches this syncer keeps open, by side (a lent informer's counted once)."""
-        counts = {side.value: 0 for side in Side}
-        seen: set[int] = set()
-        for source in self._all_informers():
-            if isinstance(source, SharedSource) or id(source) in seen:
-                continue
-            seen.add(id(source))
-            reflectors = getattr(source, "reflectors", None)
-            watches = (
-                len(reflectors) if reflectors is not None else int(hasattr(source, "reflector"))
-            )
-            counts[source.store.side.value] += watches
-        return counts
+        return syncerstats.open_watches(self._all_informers())
 
     def _rest_of(self, side: Side) -> RestClient:
         return self.upstream if side is Side.UPSTREAM else self.downstream
@@ -340,8 +285,7 @@ class Syncer:
 
     def _all_informers(self) -> list[EventSource]:
         found: list[EventSource] = list(self._config_informers.values())
-        for watch in self._api_watches.values():
-            found.extend(watch.informers.values())
+        found.extend(self._discovery.api_informers())
         found.extend(self.pipeline.informers())
         return found
 
@@ -356,8 +300,15 @@ class Syncer:
             return watching
         return None
 
-    def _served(self, side: Side) -> IndexedDiscovery | None:
-        return self._indexes.get(side)
+    def _discovery_scope(self) -> frozenset[str] | None:
+        return self._discovery.scope
+
+    def _config_event(self, notice: ConfigNotice) -> None:
+        self._reporting.config_event(notice)
+
+    def _config_object(self, key: ObjectKey) -> RawObject | None:
+        informer = self._config_informers.get(key.gvr)
+        return None if informer is None else informer.store.get(key)
 
     # -- the control loop ----------------------------------------------------------------------
 
@@ -376,19 +327,17 @@ class Syncer:
                 log.exception("control loop failed (retrying in %.0fs)", backoff)
                 self._wake.wait(backoff)
                 backoff = min(backoff * 2, CONTROL_MAX_BACKOFF)
-            if self._rediscover_due is not None:
-                tick = min(tick, max(0.0, self._rediscover_due - time.monotonic()))
+            if self._discovery.retry_due is not None:
+                tick = min(tick, max(0.0, self._discovery.retry_due - time.monotonic()))
             self._wake.wait(tick)
             self._wake.clear()
 
     def _control_step(self) -> None:
         now = time.monotonic()
         pipeline = self.pipeline
-        sweep = now - self._last_discovery > self.settings.discovery_interval
-        retry = self._rediscover_due is not None and now >= self._rediscover_due
-        if self._rediscover or sweep or retry:
-            self._rediscover = False
-            self._refresh_discovery(now, self._discovery_scope)
+        due, sweep = self._discovery.due(now, sweep_interval=self.settings.discovery_interval)
+        if due:
+            self._refresh_discovery(now, self._discovery.scope)
             if sweep:
                 pipeline.collect_namespaces = True  # the safety net for what no event announced
         if not self._configs_synced():
@@ -401,27 +350,28 @@ class Syncer:
         selection = pipeline.selection_from(
             obj for informer in self._config_informers.values() for obj in informer.store.list()
         )
-        if pipeline.janitor_done:
+        if pipeline.janitor.done:
             # After the start-up janitor (which looks at every resource): only what is used.
             with pipeline.targets_lock:
                 followed = {gvr.group for (_, gvr) in pipeline.targets}
             scope = apiwatch.discovery_groups(
                 selection, followed=followed | frozenset(pipeline.demanded_groups)
             )
-            if scope != self._discovery_scope:
+            if scope != self._discovery.scope:
                 log.info("discovery covers %s", "every group" if scope is None else sorted(scope))
                 self._refresh_discovery(now, scope)
         pipeline.apply_selection(selection)
         if self._started_at is None:
             self._started_at = now
-        if not pipeline.janitor_done and (
+        if not pipeline.janitor.done and (
             self._first_sync_idle() or now - self._started_at > JANITOR_MAX_DELAY_SECONDS
         ):
             # After the first sync rather than during it: its lists of every resource would
             # compete with the initial creates for the API server (and this process).
-            pipeline.janitor({side: result.resources for side, result in self._discovery.items()})
-            pipeline.janitor_done = True
-        if pipeline.janitor_done:
+            pipeline.janitor.start(
+                {side: found.resources for side, found in self._discovery.results.items()}
+            )
+        if pipeline.janitor.done:
             self._update_readiness()
         if now - self._last_heartbeat > self.settings.heartbeat_interval:
             self._heartbeat()
@@ -434,40 +384,15 @@ class Syncer:
 
     def _refresh_discovery(self, now: float, groups: frozenset[str] | None) -> None:
         """Discovery of both sides in ``groups`` (``None``: all), and what follows from it."""
-        with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="discover") as pool:
-            upstream = pool.submit(discovery.discover, self.upstream, groups=groups)
-            downstream = pool.submit(discovery.discover, self.downstream, groups=groups)
-            found = {Side.UPSTREAM: upstream.result(), Side.DOWNSTREAM: downstream.result()}
-        before = {side: result.by_gvr() for side, result in self._discovery.items()}
-        self._discovery = found
-        self._discovery_scope = groups
-        self._indexes = {side: IndexedDiscovery.of(result) for side, result in found.items()}
-        self._last_discovery = now
-        self._rediscover_due = None
-        for side, watch in self._api_watches.items():
-            watch.ensure(found[side])
+        appeared = self._discovery.refresh(now, groups)
         self._ensure_config_informers()
         self.pipeline.ensure_upstream_namespace_watch()
-        self.pipeline.served_changed(
-            {
-                side: [i for i in result.resources if i.gvr not in before.get(side, {})]
-                for side, result in found.items()
-            }
-        )
-        missing = set().union(
-            *(watch.missing_apis(found[side], groups) for side, watch in self._api_watches.items())
-        )
-        if not missing:
-            self._pending_retries = 0
-        elif self._pending_retries < apiwatch.PENDING_MAX_RETRIES:
-            self._pending_retries += 1
-            self._rediscover_due = now + apiwatch.PENDING_RETRY_SECONDS
-        elif self._pending_retries == apiwatch.PENDING_MAX_RETRIES:
-            self._pending_retries += 1
-            log.warning("established CRDs not in discovery (until the next sweep): %s", missing)
+        # A resource that appeared since (a CRD, an APIService back, a group now covered)
+        # may hold copies of ours from before: once started, the janitor looks at those.
+        self.pipeline.served_changed(appeared)
 
     def _ensure_config_informers(self) -> None:
-        served = self._discovery[Side.UPSTREAM].by_gvr()
+        served = self._discovery.results[Side.UPSTREAM].by_gvr()
         for gvr in configapi.CONFIG_GVRS:
             if gvr in served and gvr not in self._config_informers:
                 informer = Informer(
@@ -496,8 +421,8 @@ class Syncer:
         )
 
     def _collect_empty_namespaces(self) -> None:
-        down = self._discovery.get(Side.DOWNSTREAM)
-        if down is not None and self._discovery_scope is not None:
+        down = self._discovery.results.get(Side.DOWNSTREAM)
+        if down is not None and self._discovery.scope is not None:
             # Emptiness means empty of everything, not only of the groups the syncer uses.
             down = discovery.discover(self.downstream)
         looked = namespacecleanup.collect_empty_namespaces(
@@ -519,7 +444,7 @@ class Syncer:
         )
         # The API watches do not count: a syncer not allowed to read CRDs or APIServices (RBAC
         # of an older syncer-gen) still syncs, and follows new APIs by its safety sweep.
-        watching_apis = {id(i) for w in self._api_watches.values() for i in w.informers.values()}
+        watching_apis = {id(i) for i in self._discovery.api_informers()}
         return not busy and all(
             i.has_synced() for i in self._all_informers() if id(i) not in watching_apis
         )
@@ -536,71 +461,12 @@ class Syncer:
 
     def serving(self) -> bool:
         """Ready for probes: initial sync done and every source can read its side now."""
-        return self.ready.is_set() and not self._source_errors()
-
-    # -- reporting -------------------------------------------------------------------------------
-
-    def _report_rejected(self, key: ObjectKey, exc: Exception) -> None:
-        self._rejected[str(key)] = str(exc)
-        self.hooks.object_rejected(key=key, error=exc)
-        recorder = self._events_up if key.gvr in self.flows[Direction.DOWN].sources else None
-        if recorder is None and key.gvr in self.flows[Direction.UP].sources:
-            recorder = self._events_down
-        if recorder is not None:
-            recorder.record(key, exc)
-
-    def _clear_rejected(self, key: ObjectKey) -> None:
-        """A key that reconciled cleanly is no longer a problem to report."""
-        if self._rejected:
-            self._rejected.pop(str(key), None)
-
-    def _source_errors(self) -> list[str]:
-        """Sources that cannot read their side now (RBAC revoked, token expired)."""
-        found = []
-        for flow in self.flows.values():
-            for gvr, state in list(flow.sources.items()):
-                error = getattr(state.informer, "last_error", None)
-                if isinstance(error, errors.ApiForbidden | errors.ApiUnauthorized):
-                    found.append(f"{flow.direction.source.value} {gvr}: {error}")
-        return found
-
-    def _config_event(self, notice: ConfigNotice) -> None:
-        kind, _, name = notice.ref.partition("/")
-        if notice.event_type == "Warning":
-            log.warning("%s: %s", notice.ref, notice.message)
-        else:
-            log.info("%s: %s", notice.ref, notice.message)
-        gvr = configapi.CONFIG_KINDS.get(kind)
-        informer = self._config_informers.get(gvr) if gvr is not None else None
-        key = None if gvr is None else ObjectKey(gvr, "", name)
-        obj = None if key is None or informer is None else informer.store.get(key)
-        if key is None or obj is None:
-            return  # a config deleted meanwhile: nothing to tell
-        self._events_up.post(
-            key,
-            kind=kind,
-            uid=str((obj.get("metadata") or {}).get("uid", "")),
-            reason=notice.reason,
-            message=notice.message,
-            event_type=notice.event_type,
-        )
-
-    def _conditions_for(self, name: str) -> list[dict[str, str]]:
-        pipeline = self.pipeline
-        facts = conditions.ConfigFacts(
-            config_problems=pipeline.config_problems.get(name, ()),
-            unreadable=self._source_errors(),
-            rejected=sorted(self._rejected.items())[: conditions.SHOWN_PER_REASON],
-            selection_problems=pipeline.selection_problems,
-            unserved=pipeline.apis.for_config(f"SyncerConfig/{name}"),
-            held_deletions=len(self.guard.held) if self.guard.tripped else None,
-        )
-        return conditions.conditions(facts)
+        return self.ready.is_set() and not self._reporting.source_errors()
 
     def _heartbeat(self, *, only_changed: bool = False) -> None:
         """Write each SyncerConfig's heartbeat and conditions (see ``runtime.heartbeat``)."""
         informer = self._config_informers.get(configapi.SYNCER_CONFIGS)
         if informer is not None:
             self._heartbeat_writer.write(
-                informer.store.list(), self._conditions_for, only_changed=only_changed
+                informer.store.list(), self._reporting.conditions_for, only_changed=only_changed
             )
