@@ -3,9 +3,11 @@
 The memory store plays each side's API server closely (``memstore``), but some of what an API
 server and its controllers do is not emulated. Each entry says what, why, and which of the
 syncer's writes it can change: ``covers(action)`` is true for a write a replay cannot be
-expected to plan exactly as the syncer made it. ``syncpipe replay`` prints the names in its
-report ("not compared/emulated: ..."); ``syncpipe.testing.parity`` leaves the covered writes
-out of its comparison and lists them, so nothing is left out silently.
+expected to plan exactly as the syncer made it, given the write's side (``upstream`` or
+``downstream``), group/resource (``GroupVersionResource.group_resource``) and subresource.
+``syncpipe replay`` prints the names in its report ("not compared/emulated: ...");
+``syncpipe.testing.parity`` leaves the covered writes out of its comparison and lists them,
+so nothing is left out silently.
 """
 
 from __future__ import annotations
@@ -14,11 +16,30 @@ from collections.abc import Callable
 
 import attrs
 
-from syncpipe.model.actions import Action
+from syncpipe.config import syncerconfig
+from syncpipe.runtime.events import EVENTS
+from syncpipe.runtime.leader import LEASES
+
+# A write's coordinates as ``covers`` sees them: side, group/resource, subresource.
+Covers = Callable[[str, str, str], bool]
 
 
-def _no_write(_: Action) -> bool:
+def _no_write(_side: str, _resource: str, _subresource: str) -> bool:
     return False
+
+
+BOOKKEEPING_RESOURCES = frozenset(
+    {
+        f"syncerconfigs.{syncerconfig.GROUP}",
+        f"edgesyncconfigs.{syncerconfig.GROUP}",
+        EVENTS.group_resource,
+        LEASES.group_resource,
+    }
+)
+
+
+def _bookkeeping(_side: str, resource: str, _subresource: str) -> bool:
+    return resource in BOOKKEEPING_RESOURCES
 
 
 @attrs.frozen
@@ -28,7 +49,7 @@ class NotEmulated:
 
     name: str
     reason: str
-    covers: Callable[[Action], bool] = _no_write
+    covers: Covers = _no_write
 
 
 NOT_EMULATED: tuple[NotEmulated, ...] = (
@@ -49,8 +70,10 @@ NOT_EMULATED: tuple[NotEmulated, ...] = (
     ),
     NotEmulated(
         name="bookkeeping writes",
-        reason="the SyncerConfig heartbeat and conditions and Events about rejected objects "
-        "are the syncer's own, not the pipeline's: not planned, not compared",
+        reason="the SyncerConfig heartbeat and conditions, Events about rejected objects and "
+        "the leader-election Lease are the syncer's own, not the pipeline's: not planned, "
+        "not compared",
+        covers=_bookkeeping,
     ),
 )
 

@@ -2,22 +2,26 @@
 
 A parity check runs a real syncer while ``syncpipe.replay.recorder.Recorder`` records both
 sides, then replays the recording through ``syncpipe.replay.engine.ReplayEngine`` with the same
-``Settings``, and compares the writes: the syncer's, observed through the
-``syncpipe_action_done`` hook (``WriteLog``), against the replay's plan. Each write is compared
-by verb, side, group/resource, namespace/name, subresource and its patch operations (as a
-multiset: their order follows the order of the object's fields, which a memory store need not
-keep as the API server does). What a replay cannot reproduce is kept out of the comparison by
-the named entries of ``syncpipe.replay.fidelity.NOT_EMULATED``, never silently.
+``Settings``, and compares the writes: every write the syncer's two REST clients sent and the
+servers accepted (``WriteTap``: from the flows, status return, the janitor, namespace
+clean-up, bookkeeping alike, so a write made outside the pipeline's hooks is not missed)
+against the replay's plan. Each write is compared by verb, side, group/resource,
+namespace/name, subresource and its patch operations, as a multiset: their order follows the
+order of the object's fields, which a memory store need not keep as the API server does.
+What a replay cannot reproduce is kept out of the comparison by the named entries of
+``syncpipe.replay.fidelity.NOT_EMULATED``, and listed, never left out silently.
 
 ``compare(live, replayed)`` answers with a ``ParityReport`` whose ``diff()`` is one line per
-difference: ``missing in replay``, ``extra in replay``, ``differing ops``.
+difference: ``missing in replay``, ``extra in replay``, ``differing ops``. ``WriteLog`` is
+the lighter observer for tests that only need the pipeline's writes (the
+``syncpipe_action_done`` hook).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,8 +32,11 @@ import orjson
 from syncpipe.clients.rest import RestClient
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import hookimpl
-from syncpipe.model.actions import Action, Delete, Patch
+from syncpipe.model.actions import Action, Patch
 from syncpipe.model.events import Side
+from syncpipe.model.keys import ObjectKey
+from syncpipe.model.objects import RawObject
+from syncpipe.model.resources import GroupVersionResource
 from syncpipe.replay import fidelity
 from syncpipe.replay.engine import ReplayEngine
 from syncpipe.replay.plan import ReplayResult
@@ -44,8 +51,10 @@ __all__ = [
     "ParityReport",
     "ParitySession",
     "RecordingWatch",
+    "Sent",
     "Write",
     "WriteLog",
+    "WriteTap",
     "assert_parity",
     "compare",
     "parity_session",
@@ -82,8 +91,16 @@ class Write:
         return f"{text} ops=[{', '.join(self.ops)}]" if self.ops else text
 
 
+# What ``Sent.result`` says of a delete the server accepted.
+DELETED = "deleted"
+
+
 def _canonical(op: dict[str, Any]) -> str:
     return orjson.dumps(op, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _ops(ops: Iterable[dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(sorted(_canonical(op) for op in ops))
 
 
 def write_of(action: Action) -> Write:
@@ -93,8 +110,7 @@ def write_of(action: Action) -> Write:
         verb=action.verb, side=action.side.value, resource=key.gvr.group_resource, key=key.cache_key
     )
     if isinstance(action, Patch):
-        ops = tuple(sorted(_canonical(op) for op in action.ops))
-        return attrs.evolve(write, subresource=action.subresource, ops=ops)
+        return attrs.evolve(write, subresource=action.subresource, ops=_ops(action.ops))
     return write
 
 
@@ -153,25 +169,25 @@ class ParityReport:
         return "\n".join(lines)
 
 
-def _excluded(action: Action) -> str:
-    """The name of the ``NOT_EMULATED`` entry that keeps ``action`` out, or ``""``."""
+def _excluded(write: Write) -> str:
+    """The name of the ``NOT_EMULATED`` entry that keeps ``write`` out, or ``""``."""
     for entry in fidelity.NOT_EMULATED:
-        if entry.covers(action):
+        if entry.covers(write.side, write.resource, write.subresource):
             return entry.name
     return ""
 
 
-def compare(live: Iterable[Action], replayed: Iterable[Action]) -> ParityReport:
-    """The syncer's writes (``live``) against the replay's, as multisets of ``Write``."""
+def compare(live: Iterable[Write], replayed: Iterable[Write]) -> ParityReport:
+    """The syncer's writes (``live``) against the replay's, as multisets."""
     kept: dict[str, Counter[Write]] = {"live": Counter(), "replay": Counter()}
     excluded: list[tuple[Write, str]] = []
-    for side, actions in (("live", live), ("replay", replayed)):
-        for action in actions:
-            reason = _excluded(action)
+    for side, writes in (("live", live), ("replay", replayed)):
+        for write in writes:
+            reason = _excluded(write)
             if reason:
-                excluded.append((write_of(action), reason))
+                excluded.append((write, reason))
             else:
-                kept[side][write_of(action)] += 1
+                kept[side][write] += 1
     missing = kept["live"] - kept["replay"]
     extra = kept["replay"] - kept["live"]
     return ParityReport(
@@ -179,6 +195,113 @@ def compare(live: Iterable[Action], replayed: Iterable[Action]) -> ParityReport:
         extra=tuple(sorted(extra.elements())),
         excluded=tuple(excluded),
     )
+
+
+@attrs.frozen
+class Sent:
+    """A write the server accepted, and what it left: the object's new resourceVersion,
+    ``deleted``, or ``""`` when the answer did not say."""
+
+    write: Write
+    result: str
+
+
+def _version_of(answer: Any) -> str:
+    if not isinstance(answer, dict):
+        return ""
+    return str((answer.get("metadata") or {}).get("resourceVersion", ""))
+
+
+class WriteTap:
+    """Every write a ``RestClient`` sent and its server accepted, whoever in the syncer sent it
+    (the flows, status return, the janitor, namespace clean-up, bookkeeping): ``attach``
+    wraps the client's write verbs, on that one client object."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.sent: list[Sent] = []
+
+    @property
+    def writes(self) -> list[Write]:
+        with self._lock:
+            return [s.write for s in self.sent]
+
+    def of(self, verb: str) -> list[Write]:
+        return [w for w in self.writes if w.verb == verb]
+
+    def _add(self, write: Write, result: str) -> None:
+        with self._lock:
+            self.sent.append(Sent(write=write, result=result))
+
+    def attach(self, rest: RestClient, side: Side) -> None:
+        """Follow ``rest``'s writes (the ``side`` it talks to) from now on."""
+        create, replace, json_patch = rest.create, rest.replace, rest.json_patch
+        merge_patch, delete = rest.merge_patch, rest.delete
+
+        def write(verb: str, gvr: GroupVersionResource, namespace: str, name: str) -> Write:
+            key = ObjectKey(gvr, namespace, name)
+            return Write(verb=verb, side=side.value, resource=gvr.group_resource, key=key.cache_key)
+
+        def tapped_create(gvr: GroupVersionResource, namespace: str, body: RawObject) -> Any:
+            answer = create(gvr, namespace, body)
+            name = str((body.get("metadata") or {}).get("name", ""))
+            self._add(write("create", gvr, namespace, name), _version_of(answer))
+            return answer
+
+        def tapped_replace(
+            gvr: GroupVersionResource,
+            namespace: str,
+            name: str,
+            body: RawObject,
+            subresource: str = "",
+        ) -> Any:
+            answer = replace(gvr, namespace, name, body, subresource)
+            sent = attrs.evolve(write("update", gvr, namespace, name), subresource=subresource)
+            self._add(sent, _version_of(answer))
+            return answer
+
+        def tapped_json_patch(
+            gvr: GroupVersionResource,
+            namespace: str,
+            name: str,
+            ops: Sequence[dict[str, Any]],
+            subresource: str = "",
+        ) -> Any:
+            answer = json_patch(gvr, namespace, name, ops, subresource)
+            sent = attrs.evolve(
+                write("patch", gvr, namespace, name), subresource=subresource, ops=_ops(ops)
+            )
+            self._add(sent, _version_of(answer))
+            return answer
+
+        def tapped_merge_patch(
+            gvr: GroupVersionResource,
+            namespace: str,
+            name: str,
+            patch: RawObject,
+            subresource: str = "",
+        ) -> Any:
+            answer = merge_patch(gvr, namespace, name, patch, subresource)
+            sent = attrs.evolve(
+                write("merge-patch", gvr, namespace, name),
+                subresource=subresource,
+                ops=(_canonical(patch),),
+            )
+            self._add(sent, _version_of(answer))
+            return answer
+
+        def tapped_delete(
+            gvr: GroupVersionResource, namespace: str, name: str, *, uid: str = ""
+        ) -> None:
+            delete(gvr, namespace, name, uid=uid)
+            self._add(write("delete", gvr, namespace, name), DELETED)
+
+        # Instance attributes: this client object only, every holder of it included.
+        rest.create = tapped_create  # type: ignore[method-assign]
+        rest.replace = tapped_replace  # type: ignore[method-assign]
+        rest.json_patch = tapped_json_patch  # type: ignore[method-assign]
+        rest.merge_patch = tapped_merge_patch  # type: ignore[method-assign]
+        rest.delete = tapped_delete  # type: ignore[method-assign]
 
 
 class RecordingWatch:
@@ -200,31 +323,27 @@ class RecordingWatch:
             meta = obj.get("metadata") or {}
             key = f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
             if record.type is RecordType.DELETED or meta.get("deletionTimestamp"):
-                self._seen.add((side, resource, key, "deleted"))
+                self._seen.add((side, resource, key, DELETED))
             self._seen.add((side, resource, key, str(meta.get("resourceVersion", ""))))
 
-    def holds_result(self, action: Action, outcome: Any) -> bool:
-        """Whether the recording shows what ``action`` left (true for collections it does
-        not record: nothing to wait for there)."""
-        key = action.key
-        side, resource = action.side.value, key.gvr.group_resource
+    def holds_result(self, sent: Sent) -> bool:
+        """Whether the recording shows what ``sent`` left (true for collections it does not
+        record: nothing to wait for there)."""
+        write = sent.write
         with self._lock:
-            if (side, resource) not in self._collections:
+            if (write.side, write.resource) not in self._collections:
                 return True
-            if isinstance(action, Delete):
-                return (side, resource, key.cache_key, "deleted") in self._seen
-            version = ""
-            if isinstance(outcome, dict):
-                version = str((outcome.get("metadata") or {}).get("resourceVersion", ""))
-            return not version or (side, resource, key.cache_key, version) in self._seen
+            return not sent.result or (write.side, write.resource, write.key, sent.result) in (
+                self._seen
+            )
 
 
 @attrs.define
 class ParitySession:
-    """A running session: the syncer (started by the test when it wants), its write log."""
+    """A running session: the syncer (started by the test when it wants), its writes."""
 
     syncer: Syncer
-    log: WriteLog
+    log: WriteTap
     recorder: Recorder
     snapshot: Path
 
@@ -265,8 +384,9 @@ def parity_session(
         upstream_kubeconfig=upstream_kubeconfig,
         downstream_kubeconfig=downstream_kubeconfig,
     )
-    log = WriteLog()
-    syncer.hooks.pm.register(log, name="parity-write-log")
+    log = WriteTap()
+    log.attach(syncer.upstream, Side.UPSTREAM)
+    log.attach(syncer.downstream, Side.DOWNSTREAM)
     session = ParitySession(syncer=syncer, log=log, recorder=recorder, snapshot=snapshot)
     try:
         wait_for(recorder.synced, timeout=30, message="recorder did not finish its first lists")
@@ -277,13 +397,13 @@ def parity_session(
     finally:
         syncer.stop(timeout=10)
         try:
-            done = list(log.done)
+            sent = list(log.sent)
             wait_for(
-                lambda: all(watch.holds_result(a, o) for a, o in done),
+                lambda: all(watch.holds_result(s) for s in sent),
                 timeout=30,
                 message=lambda: (
                     "recording lacks the result of: "
-                    + ", ".join(str(write_of(a)) for a, o in done if not watch.holds_result(a, o))
+                    + ", ".join(str(s.write) for s in sent if not watch.holds_result(s))
                 ),
             )
         finally:
@@ -297,19 +417,17 @@ def replay(snapshot: Path, settings: Settings) -> ReplayResult:
     return ReplayEngine(header=recording.header, settings=settings).run(recording.records())
 
 
-def replayed_actions(result: ReplayResult) -> list[Action]:
-    return [w.action for w in result.writes]
-
-
 def assert_parity(session: ParitySession, settings: Settings) -> ReplayResult:
     """Replay ``session``'s recording with ``settings``; fail with the diff when the replay's
     writes are not the syncer's."""
     result = replay(session.snapshot, settings)
-    live = [action for action, _ in session.log.done]
-    report = compare(live, replayed_actions(result))
+    live = session.log.writes
+    report = compare(live, [write_of(w.action) for w in result.writes])
     if not report.equal:
         raise ParityError(
             f"replay differs from the syncer ({len(live)} writes live, {len(result.writes)} "
-            f"replayed):\n{report.diff()}"
+            f"replayed, {len(report.excluded)} of them not compared: "
+            f"{', '.join(sorted({reason for _, reason in report.excluded})) or 'none'}):\n"
+            f"{report.diff()}"
         )
     return result
