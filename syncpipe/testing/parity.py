@@ -28,7 +28,9 @@ from typing import Any
 
 import attrs
 import orjson
+from click.testing import CliRunner
 
+from syncpipe.cli.main import cli
 from syncpipe.clients.rest import RestClient
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import hookimpl
@@ -56,9 +58,11 @@ __all__ = [
     "WriteLog",
     "WriteTap",
     "assert_parity",
+    "cli_replay",
     "compare",
     "parity_session",
     "replay",
+    "replay_options",
     "write_of",
 ]
 
@@ -417,17 +421,69 @@ def replay(snapshot: Path, settings: Settings) -> ReplayResult:
     return ReplayEngine(header=recording.header, settings=settings).run(recording.records())
 
 
+def replay_options(settings: Settings) -> list[str]:
+    """The ``syncpipe replay`` options of the pipeline-shaping ``settings`` (those it takes)."""
+    args = [
+        "--syncer-name",
+        settings.syncer_name,
+        "--namespace-mapping",
+        settings.namespace_mapping,
+        "--status-settle",
+        f"{settings.status_settle_seconds}s",
+        "--status-return" if settings.status_return else "--no-status-return",
+    ]
+    if settings.syncer_config_selector:
+        args += ["--syncer-config-selector", settings.syncer_config_selector]
+    for name in settings.disabled_plugins:
+        args += ["--plugins-disable", name]
+    for plugin, options in settings.plugin_settings.items():
+        for key, value in options.items():
+            args += ["--plugin-opt", f"{plugin}.{key}={value}"]
+    return args
+
+
+def cli_replay(snapshot: Path, settings: Settings) -> list[Write]:
+    """The writes ``syncpipe replay SNAPSHOT -o json`` plans with the options of ``settings``."""
+    args = ["replay", str(snapshot), *replay_options(settings), "-o", "json"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    if result.exit_code != 0:
+        raise ParityError(f"syncpipe {' '.join(args)} failed: {result.output}")
+    writes = []
+    for entry in orjson.loads(result.stdout)["writes"]:
+        gvr = GroupVersionResource.parse(entry["resource"])
+        key = ObjectKey(gvr, entry["namespace"], entry["name"])
+        writes.append(
+            Write(
+                verb=entry["verb"],
+                side=entry["side"],
+                resource=gvr.group_resource,
+                key=key.cache_key,
+                subresource=entry["subresource"],
+                ops=_ops(entry.get("ops") or ()),
+            )
+        )
+    return writes
+
+
 def assert_parity(session: ParitySession, settings: Settings) -> ReplayResult:
     """Replay ``session``'s recording with ``settings``; fail with the diff when the replay's
-    writes are not the syncer's."""
+    writes are not the syncer's, or when ``syncpipe replay`` with the same options plans
+    other writes than the engine given ``settings``."""
     result = replay(session.snapshot, settings)
     live = session.log.writes
-    report = compare(live, [write_of(w.action) for w in result.writes])
+    replayed = [write_of(w.action) for w in result.writes]
+    report = compare(live, replayed)
     if not report.equal:
         raise ParityError(
             f"replay differs from the syncer ({len(live)} writes live, {len(result.writes)} "
             f"replayed, {len(report.excluded)} of them not compared: "
             f"{', '.join(sorted({reason for _, reason in report.excluded})) or 'none'}):\n"
             f"{report.diff()}"
+        )
+    from_cli = compare(replayed, cli_replay(session.snapshot, settings))
+    if not from_cli.equal:
+        raise ParityError(
+            "syncpipe replay with the same options differs from the replay with the same "
+            f"Settings (here 'missing' = not planned by the CLI):\n{from_cli.diff()}"
         )
     return result
