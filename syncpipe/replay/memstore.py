@@ -23,7 +23,8 @@ suite (``tests/contract``) runs the same cases against both and must pass on bot
   change nothing but ``.status``; without the subresource, ``.status`` is an ordinary field;
 * JSON patches are applied by ``jsonpatch`` (RFC 6902), copying only the containers on the
   patched paths, so the stored objects keep sharing untouched subtrees;
-* deleting a Namespace deletes what is in it.
+* deleting a Namespace deletes what is in it; a new Namespace gets the ``kubernetes``
+  finalizer in its ``spec``, as a server stores it.
 
 Not faked, on purpose: defaulting and validation of object contents (a real server fills in
 a Deployment's defaults; the three-way diff is built to ignore them anyway), admission,
@@ -50,7 +51,7 @@ from syncpipe.clients import errors as client_errors
 from syncpipe.model.events import EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject, labels_of, resource_version_of
-from syncpipe.model.resources import CRD_GVR, GroupVersionResource, ResourceInfo
+from syncpipe.model.resources import CRD_GVR, NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.replay import selectors
 from syncpipe.replay.patching import apply_json_patch
 from syncpipe.replay.served import ServedResources
@@ -59,6 +60,8 @@ Listener = Callable[[GroupVersionResource, EventType, RawObject], None]
 """Told ``(resource, ADDED|MODIFIED|DELETED, object)`` after every change, in order."""
 
 GroupResource = tuple[str, str]
+# The finalizer a server puts on every new Namespace (its contents are deleted before it).
+NAMESPACE_FINALIZER = "kubernetes"
 _SIDE_NUMBER = {Side.UPSTREAM: 1, Side.DOWNSTREAM: 2}
 
 
@@ -329,6 +332,8 @@ class MemoryApi:
         }
         if info.status_subresource:
             obj.pop("status", None)
+        if gvr.group_resource == NAMESPACE_GVR.group_resource:
+            obj = _namespace_as_created(obj)
         if "spec" in obj or self.served.is_custom(gvr):
             new_meta["generation"] = 1
         return self._store(gvr, info, key, obj, EventType.ADDED)
@@ -592,6 +597,19 @@ _SERVER_ASSIGNED = frozenset(
     {"uid", "resourceVersion", "creationTimestamp", "generation", "selfLink", "managedFields"}
 )
 _NOT_SPEC = frozenset({"apiVersion", "kind", "metadata", "status"})
+
+
+def _namespace_as_created(obj: RawObject) -> RawObject:
+    """A new Namespace as a server stores it: with the ``kubernetes`` finalizer. The syncer's
+    diff sees the finalizer in its copy's ``spec``: a replay that created a Namespace without
+    it planned a patch adding ``/spec`` the syncer never made. (Its ``status.phase: Active``
+    is not added: snapshots and hand-made records of upstream Namespaces may lack it, and a
+    copy's status would then be "returned" upstream, which no server would show.)"""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    finalizers = list((spec or {}).get("finalizers") or ())
+    if NAMESPACE_FINALIZER not in finalizers:
+        finalizers.append(NAMESPACE_FINALIZER)
+    return {**obj, "spec": {**(spec or {}), "finalizers": finalizers}}
 
 
 def _spec_changed(old: RawObject, new: RawObject, *, custom: bool) -> bool:

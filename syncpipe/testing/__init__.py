@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from syncpipe.model.resources import CRD_GVR
 
-__all__ = ["WaitTimeout", "wait_established", "wait_for"]
+__all__ = ["WaitTimeout", "create_established", "wait_established", "wait_for"]
 
 T = TypeVar("T")
 
@@ -71,3 +71,10 @@ def wait_established(rest: Any, name: str, *, timeout: float = 30.0) -> None:
         return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
     wait_for(established, timeout=timeout, message=f"CRD {name} not established")
+
+
+def create_established(rest: Any, *manifests: dict[str, Any], timeout: float = 30.0) -> None:
+    """Create the CRDs ``manifests`` on ``rest``'s server and wait until each is established."""
+    for manifest in manifests:
+        rest.create(CRD_GVR, "", manifest)
+        wait_established(rest, manifest["metadata"]["name"], timeout=timeout)

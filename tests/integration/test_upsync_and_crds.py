@@ -14,8 +14,8 @@ from syncpipe.hooks import hookimpl
 from syncpipe.model.actions import Action, Delete
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
-from syncpipe.testing import wait_established, wait_for
-from syncpipe.testing.manifests import cr, crd
+from syncpipe.testing import create_established, wait_established, wait_for
+from syncpipe.testing.manifests import cr, crd, crd_first_config, status_crds
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.usefixtures("syncer_crds")]
 
@@ -62,43 +62,8 @@ def syncer_state(syncer: Syncer, down_rest, gvr: GroupVersionResource) -> Callab
     return describe
 
 
-def crd_first_config(name: str, group: str) -> dict[str, Any]:
-    """Both CRDs by name, all WithStatus objects, and the Without named ``sample``."""
-    return {
-        "apiVersion": "edge.kubestellar.io/v2alpha1",
-        "kind": "SyncerConfig",
-        "metadata": {"name": name},
-        "spec": {
-            "clusterScope": [
-                {
-                    "group": "apiextensions.k8s.io",
-                    "resource": "customresourcedefinitions",
-                    "apiVersion": "v1",
-                    "objects": [f"withstatuses.{group}", f"withouts.{group}"],
-                },
-                {
-                    "group": group,
-                    "resource": "withstatuses",
-                    "apiVersion": "v1alpha1",
-                    "objects": ["*"],
-                },
-                {
-                    "group": group,
-                    "resource": "withouts",
-                    "apiVersion": "v1alpha1",
-                    "objects": ["sample"],
-                },
-            ]
-        },
-    }
-
-
 def create_crds(up_rest, group: str) -> None:
-    with_status = crd(group, "withstatuses", "WithStatus", namespaced=False, status=True)
-    without = crd(group, "withouts", "Without", namespaced=False, status=False)
-    for manifest in (with_status, without):
-        up_rest.create(CRDS, "", manifest)
-        wait_established(up_rest, manifest["metadata"]["name"])
+    create_established(up_rest, *status_crds(group))
 
 
 def test_crds_and_their_custom_resources_downsync_crd_first_and_status_returns(
@@ -315,17 +280,10 @@ def test_upsync_creates_updates_and_deletes_selected_objects_only(
 
 
 def test_upsync_never_overwrites_an_upstream_object_it_did_not_create(
-    running, up_rest, down_rest, unique_name
+    running, up_rest, down_rest, unique_name, namesake_reports
 ):
-    group = f"{unique_name}.reports.example"
-    reports = crd(group, "reports", "Report", namespaced=False, status=False)
-    for rest in (down_rest, up_rest):
-        rest.create(CRDS, "", reports)
-        wait_established(rest, reports["metadata"]["name"])
+    group = namesake_reports
     gvr = GroupVersionResource(group, "v1alpha1", "reports")
-    up_rest.create(gvr, "", cr(group, "Report", "taken", spec={"foo": "upstream's own"}))
-    down_rest.create(gvr, "", cr(group, "Report", "taken", spec={"foo": "edge"}))
-    down_rest.create(gvr, "", cr(group, "Report", "free", spec={"foo": "edge"}))
     up_rest.create(
         SYNCER_CONFIGS,
         "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
@@ -80,6 +81,24 @@ def test_the_initial_lists_become_creates_of_the_selected_objects_and_their_name
     assert engine.apis[DOWN].get_or_none(CM, "other", "x") is None
     assert not result.rejected
     assert not result.pending
+
+
+def test_a_selected_namespace_is_created_whole_before_what_goes_into_it():
+    """As live: the Namespace's own reconcile comes first (not a bare prerequisite namespace
+    for the ConfigMap and then a patch of it), and a copied Namespace carries the finalizer a
+    server gives it, so nothing is left to patch."""
+    records = initial(
+        *listed(UP, NS, served({**namespace("shop"), "spec": {"finalizers": ["kubernetes"]}})),
+        *listed(UP, CM, configmap("shop", "settings", {"a": "1"})),
+    )
+    _, result = replay(header(configs=(CONFIG,)), records)
+    assert writes(result) == [
+        ("downsync", "create", "downstream", "namespaces:shop"),
+        ("downsync", "create", "downstream", "configmaps:shop/settings"),
+    ]
+    namespace_copy = result.writes[0].action
+    assert isinstance(namespace_copy, Create)
+    assert "syncpipe.io/source" in namespace_copy.body["metadata"]["annotations"]
 
 
 def test_a_change_upstream_is_one_minimal_patch_and_a_deletion_one_delete():
@@ -266,6 +285,18 @@ def test_the_same_snapshot_gives_the_same_plan_byte_for_byte():
         outputs.append((json_out.getvalue(), table_out.getvalue()))
     assert outputs[0] == outputs[1]
     assert '"verb": "delete"' in outputs[0][0]
+
+
+def test_the_report_names_what_a_replay_does_not_emulate():
+    _, result = replay(header(configs=(CONFIG,)), initial(*listed(UP, NS, namespace("shop"))))
+    json_out, table_out = io.StringIO(), io.StringIO()
+    render.render_json(result, json_out)
+    render.render_table(result, table_out)
+    last_line = table_out.getvalue().splitlines()[-1]
+    assert last_line.startswith("not compared/emulated: server-side defaulting, finalizers")
+    names = [entry["name"] for entry in json.loads(json_out.getvalue())["not_emulated"]]
+    assert "garbage collection" in names
+    assert all(entry["reason"] for entry in json.loads(json_out.getvalue())["not_emulated"])
 
 
 @pytest.mark.parametrize("flag", [True, False])
