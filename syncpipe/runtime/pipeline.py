@@ -20,14 +20,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol
 
 import attrs
 import pluggy
 
 from syncpipe import builtin
 from syncpipe.builtin import namespaces, ownership
-from syncpipe.config import configapi
 from syncpipe.config.selection import Selection
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
@@ -47,8 +45,7 @@ from syncpipe.runtime.flow import (
     sources_wanted,
 )
 from syncpipe.runtime.handlers import Queue
-from syncpipe.runtime.janitor import ClusterReader as JanitorReader
-from syncpipe.runtime.janitor import Janitor
+from syncpipe.runtime.janitor import ClusterReader, Janitor
 from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.selecting import read_configs, selection_problems
 from syncpipe.runtime.servedview import ServedView
@@ -60,11 +57,6 @@ log = logging.getLogger(__name__)
 # The queues a driver provides: one per flow, and status return's.
 QUEUE_NAMES = ("downsync", "upsync", "status")
 DIRECTION_QUEUES = {Direction.DOWN: "downsync", Direction.UP: "upsync"}
-CONFIG_RESOURCES = frozenset(configapi.CONFIG_RESOURCES)
-
-
-class ClusterReader(JanitorReader, Protocol):
-    """The reads the pipeline makes itself (``clients.rest.RestClient`` or a memory store)."""
 
 
 # Opens (does not start) a watch of one collection of one side: the resource, the label
