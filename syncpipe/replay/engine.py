@@ -60,7 +60,13 @@ from syncpipe.replay.served import ServedResources
 from syncpipe.replay.snapshot import Header, Record, RecordType
 from syncpipe.replay.sources import MemoryInformer
 from syncpipe.runtime.availability import ConfigNotice
-from syncpipe.runtime.pipeline import QUEUE_NAMES, Driver, Pipeline, build_hooks
+from syncpipe.runtime.pipeline import (
+    QUEUE_NAMES,
+    Driver,
+    DrivesPipeline,
+    Pipeline,
+    build_hooks,
+)
 
 __all__ = ["ReplayEngine", "build_hooks"]
 
@@ -87,7 +93,7 @@ def _epoch(rfc3339: str) -> float:
     return moment.timestamp()
 
 
-class ReplayEngine:
+class ReplayEngine(DrivesPipeline):
     """Replays snapshot records through the live pipeline (see the module docstring).
 
     ``configs`` (SyncerConfig/EdgeSyncConfig objects) fix the selection; without them the
@@ -134,11 +140,6 @@ class ReplayEngine:
             ),
             pm=pm,
         )
-        self.hooks = self.pipeline.hooks
-        self.guard = self.pipeline.guard
-        self.flows = self.pipeline.flows
-        self.status_return = self.pipeline.status_return
-        self.status_pacer = self.pipeline.status_pacer
         self._reconcilers: dict[str, Callable[[ObjectKey], None]] = {
             "downsync": self.flows[Direction.DOWN].reconcile,
             "upsync": self.flows[Direction.UP].reconcile,

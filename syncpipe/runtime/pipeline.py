@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import attrs
 import pluggy
@@ -432,3 +433,33 @@ class Pipeline:
             if state is not None:
                 return state.info.kind
         return ""
+
+
+class DrivesPipeline:
+    """A driver's view of its pipeline's parts, under the names the drivers always had."""
+
+    pipeline: Pipeline
+
+    @property
+    def hooks(self) -> manager.Hooks:
+        return self.pipeline.hooks
+
+    @property
+    def guard(self) -> DeletionGuard:
+        return self.pipeline.guard
+
+    @property
+    def flows(self) -> dict[Direction, Flow]:
+        return self.pipeline.flows
+
+    @property
+    def status_return(self) -> StatusReturn:
+        return self.pipeline.status_return
+
+    @property
+    def status_pacer(self) -> StatusPacer:
+        return self.pipeline.status_pacer
+
+    @property
+    def namespace_mapper(self) -> Any:
+        return self.pipeline.namespace_mapper

@@ -36,7 +36,7 @@ from syncpipe.runtime.availability import ConfigNotice
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.heartbeat import Heartbeat
 from syncpipe.runtime.livediscovery import LiveDiscovery
-from syncpipe.runtime.pipeline import QUEUE_NAMES, Driver, Pipeline
+from syncpipe.runtime.pipeline import QUEUE_NAMES, Driver, DrivesPipeline, Pipeline
 from syncpipe.runtime.reporting import Reporting
 from syncpipe.runtime.restsources import RestSources
 from syncpipe.runtime.statushold import STATUS_HOLD_RECHECK_SECONDS, StatusHold
@@ -65,7 +65,7 @@ def reconcile_workers_beyond_writes(settings: Settings) -> int:
     return max(2, settings.write_concurrency // 2)
 
 
-class Syncer:
+class Syncer(DrivesPipeline):
     """One syncer between an upstream (mailbox) and a downstream (edge) API server."""
 
     def __init__(
@@ -120,12 +120,6 @@ class Syncer:
             ),
             pm=pm,
         )
-        self.hooks = self.pipeline.hooks
-        self.namespace_mapper = self.pipeline.namespace_mapper
-        self.guard = self.pipeline.guard
-        self.flows = self.pipeline.flows
-        self.status_return = self.pipeline.status_return
-        self.status_pacer = self.pipeline.status_pacer
         self._reporting = Reporting(
             settings=settings,
             upstream=upstream,
