@@ -33,6 +33,7 @@ from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import apiwatch, metrics, namespacecleanup, ratelimit, syncerstats
 from syncpipe.runtime.availability import ConfigNotice
+from syncpipe.runtime.configwatch import ConfigWatch
 from syncpipe.runtime.controller import Controller
 from syncpipe.runtime.heartbeat import Heartbeat
 from syncpipe.runtime.livediscovery import LiveDiscovery
@@ -89,9 +90,13 @@ class Syncer(DrivesPipeline):
             name: WorkQueue(name=name, rate_limiter=ratelimit.default_controller_rate_limiter())
             for name in QUEUE_NAMES
         }
-        self._config_informers: dict[GroupVersionResource, Informer] = {}
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._configs = ConfigWatch(
+            upstream=upstream,
+            label_selector=settings.syncer_config_selector,
+            on_change=self._wake.set,
+        )
         self._discovery = LiveDiscovery(
             clients=clients, new_source=self._api_source, wake=self._wake.set
         )
@@ -278,7 +283,7 @@ class Syncer(DrivesPipeline):
         )
 
     def _all_informers(self) -> list[EventSource]:
-        found: list[EventSource] = list(self._config_informers.values())
+        found: list[EventSource] = list(self._configs.informers.values())
         found.extend(self._discovery.api_informers())
         found.extend(self.pipeline.informers())
         return found
@@ -301,8 +306,7 @@ class Syncer(DrivesPipeline):
         self._reporting.config_event(notice)
 
     def _config_object(self, key: ObjectKey) -> RawObject | None:
-        informer = self._config_informers.get(key.gvr)
-        return None if informer is None else informer.store.get(key)
+        return self._configs.get(key)
 
     # -- the control loop ----------------------------------------------------------------------
 
@@ -334,16 +338,11 @@ class Syncer(DrivesPipeline):
             self._refresh_discovery(now, self._discovery.scope)
             if sweep:
                 pipeline.collect_namespaces = True  # the safety net for what no event announced
-        if not self._configs_synced():
-            # The first lists are under way: wait for them here rather than a whole tick (an
-            # empty list announces nothing that would wake the loop).
-            for informer in self._config_informers.values():
-                informer.wait_for_sync(timeout=1.0)
-            if not self._configs_synced():
-                return
-        selection = pipeline.selection_from(
-            obj for informer in self._config_informers.values() for obj in informer.store.list()
-        )
+        # The first lists may be under way: wait for them here rather than a whole tick (an
+        # empty list announces nothing that would wake the loop).
+        if not self._configs.synced() and not self._configs.synced(wait=1.0):
+            return
+        selection = pipeline.selection_from(self._configs.configs())
         if pipeline.janitor.done:
             # After the start-up janitor (which looks at every resource): only what is used.
             with pipeline.targets_lock:
@@ -379,40 +378,11 @@ class Syncer(DrivesPipeline):
     def _refresh_discovery(self, now: float, groups: frozenset[str] | None) -> None:
         """Discovery of both sides in ``groups`` (``None``: all), and what follows from it."""
         appeared = self._discovery.refresh(now, groups)
-        self._ensure_config_informers()
+        self._configs.ensure(self._discovery.results[Side.UPSTREAM].by_gvr())
         self.pipeline.ensure_upstream_namespace_watch()
         # A resource that appeared since (a CRD, an APIService back, a group now covered)
         # may hold copies of ours from before: once started, the janitor looks at those.
         self.pipeline.served_changed(appeared)
-
-    def _ensure_config_informers(self) -> None:
-        served = self._discovery.results[Side.UPSTREAM].by_gvr()
-        for gvr in configapi.CONFIG_GVRS:
-            if gvr in served and gvr not in self._config_informers:
-                informer = Informer(
-                    gvr=gvr,
-                    side=Side.UPSTREAM,
-                    # The server filters by --syncer-config-selector: a config relabelled out
-                    # of it is a DELETED event, one relabelled into it an ADDED one.
-                    lister_watcher=CollectionListerWatcher(
-                        self.upstream, gvr, label_selector=self.settings.syncer_config_selector
-                    ),
-                    name=f"upstream:{gvr.resource}",
-                )
-                informer.add_handler(lambda _event: self._wake.set())
-                informer.start()
-                self._config_informers[gvr] = informer
-        if configapi.SYNCER_CONFIGS not in served and not self._config_informers:
-            log.warning(
-                "the SyncerConfig API (%s) is not served upstream yet; install it with "
-                "`syncpipe crds | kubectl apply -f -` (waiting)",
-                configapi.SYNCER_CONFIGS,
-            )
-
-    def _configs_synced(self) -> bool:
-        return bool(self._config_informers) and all(
-            i.has_synced() for i in self._config_informers.values()
-        )
 
     def _collect_empty_namespaces(self) -> None:
         down = self._discovery.results.get(Side.DOWNSTREAM)
@@ -459,8 +429,8 @@ class Syncer(DrivesPipeline):
 
     def _heartbeat(self, *, only_changed: bool = False) -> None:
         """Write each SyncerConfig's heartbeat and conditions (see ``runtime.heartbeat``)."""
-        informer = self._config_informers.get(configapi.SYNCER_CONFIGS)
-        if informer is not None:
-            self._heartbeat_writer.write(
-                informer.store.list(), self._reporting.conditions_for, only_changed=only_changed
-            )
+        self._heartbeat_writer.write(
+            self._configs.syncer_configs(),
+            self._reporting.conditions_for,
+            only_changed=only_changed,
+        )
