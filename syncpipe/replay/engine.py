@@ -409,11 +409,15 @@ class ReplayEngine(DrivesPipeline):
         return {side: frozenset(i.gvr for i in self.apis[side].served.resources) for side in Side}
 
     def _open_source(
-        self, side: Side, info: ResourceInfo, label_selector: str, _namespaces: tuple[str, ...]
+        self, side: Side, info: ResourceInfo, label_selector: str, namespaces: tuple[str, ...]
     ) -> MemoryInformer:
-        """A memory informer of ``info`` (a memory store answers for every namespace)."""
+        """A memory informer of ``info``: what the live watch would see, in ``namespaces``."""
         return MemoryInformer(
-            api=self.apis[side], gvr=info.gvr, label_selector=label_selector, clock=self._clock
+            api=self.apis[side],
+            gvr=info.gvr,
+            label_selector=label_selector,
+            namespaces=namespaces,
+            clock=self._clock,
         )
 
     def _recorded(self, side: Side, gvr: GroupVersionResource) -> bool:

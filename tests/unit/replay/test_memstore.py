@@ -156,3 +156,19 @@ def test_a_recorded_inferred_delete_reaches_informers_as_final_state_unknown(def
     deletes = [(e.key.name, e.final_state_unknown) for e in events if e.type is EventType.DELETED]
     assert deletes == [("cached", True), ("seen", False)]
     assert not api.delivering_inferred_delete
+
+
+def test_an_informer_of_named_namespaces_sees_only_their_objects():
+    """As the live syncer's watches of a few named namespaces, one by one."""
+    api = memory()
+    for ns in ("shop", "web", "other"):
+        api.apply_recorded(NS, EventType.ADDED, namespace(ns))
+        api.apply_recorded(CM, EventType.ADDED, configmap(ns, "a", {"k": "v"}))
+    informer = MemoryInformer(api=api, gvr=CM, namespaces=("shop", "web"), clock=lambda: 0.0)
+    events = []
+    informer.add_handler(events.append)
+    informer.start()
+    api.apply_recorded(CM, EventType.ADDED, configmap("other", "b", {"k": "v"}))
+    api.apply_recorded(CM, EventType.ADDED, configmap("web", "b", {"k": "v"}))
+    assert sorted(key.cache_key for key in informer.store) == ["shop/a", "web/a", "web/b"]
+    assert [e.key.cache_key for e in events] == ["shop/a", "web/a", "web/b"]
