@@ -20,6 +20,7 @@ the lighter observer for tests that only need the pipeline's writes (the
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -208,6 +209,7 @@ class Sent:
 
     write: Write
     result: str
+    at: float = 0.0  # time.monotonic() when the answer came
 
 
 def _version_of(answer: Any) -> str:
@@ -234,8 +236,9 @@ class WriteTap:
         return [w for w in self.writes if w.verb == verb]
 
     def _add(self, write: Write, result: str) -> None:
+        at = time.monotonic()
         with self._lock:
-            self.sent.append(Sent(write=write, result=result))
+            self.sent.append(Sent(write=write, result=result, at=at))
 
     def attach(self, rest: RestClient, side: Side) -> None:
         """Follow ``rest``'s writes (the ``side`` it talks to) from now on."""
@@ -421,6 +424,18 @@ def replay(snapshot: Path, settings: Settings) -> ReplayResult:
     return ReplayEngine(header=recording.header, settings=settings).run(recording.records())
 
 
+def _timeline(session: ParitySession, result: ReplayResult, settings: Settings) -> str:
+    """Both sides' writes in the recording's time, and how to replay the snapshot again."""
+    t0 = session.recorder.started_at
+    lines = ["live writes (t: seconds into the recording):"]
+    lines += [f"  {sent.at - t0:8.4f} {sent.write}" for sent in session.log.sent]
+    lines.append("replayed writes:")
+    lines += [f"  {w.t:8.4f} {write_of(w.action)}" for w in result.writes]
+    again = " ".join(["syncpipe replay", str(session.snapshot), *replay_options(settings)])
+    lines.append(f"to look again: {again}")
+    return "\n".join(lines)
+
+
 def replay_options(settings: Settings) -> list[str]:
     """The ``syncpipe replay`` options of the pipeline-shaping ``settings`` (those it takes)."""
     args = [
@@ -478,7 +493,7 @@ def assert_parity(session: ParitySession, settings: Settings) -> ReplayResult:
             f"replay differs from the syncer ({len(live)} writes live, {len(result.writes)} "
             f"replayed, {len(report.excluded)} of them not compared: "
             f"{', '.join(sorted({reason for _, reason in report.excluded})) or 'none'}):\n"
-            f"{report.diff()}"
+            f"{report.diff()}\n{_timeline(session, result, settings)}"
         )
     from_cli = compare(replayed, cli_replay(session.snapshot, settings))
     if not from_cli.equal:
