@@ -57,6 +57,7 @@ def command(
     """Replay SNAPSHOT through the pipeline and print what the syncer would write."""
     logs.setup(verbose=verbose - 1)
     from syncpipe.replay import configs as config_files
+    from syncpipe.replay.causality import causal_order
     from syncpipe.replay.engine import ReplayEngine
     from syncpipe.replay.snapshot import Snapshot
 
@@ -78,7 +79,7 @@ def command(
             configs=configs,
             pace=None if factor is None else (lambda dt: time.sleep(dt / factor)),
         )
-        result = engine.run(recording.records())
+        result = engine.run(causal_order(recording.records()))
     except (errors.SnapshotFormatError, errors.ConfigError, errors.PluginError) as exc:
         raise click.ClickException(str(exc)) from exc
     header = recording.header

@@ -41,6 +41,7 @@ from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.replay import fidelity
+from syncpipe.replay.causality import causal_order
 from syncpipe.replay.engine import ReplayEngine
 from syncpipe.replay.plan import ReplayResult
 from syncpipe.replay.recorder import Recorder
@@ -421,7 +422,8 @@ def parity_session(
 def replay(snapshot: Path, settings: Settings) -> ReplayResult:
     """The replay of ``snapshot`` with ``settings``, as ``syncpipe replay`` runs it."""
     recording = Snapshot(snapshot)
-    return ReplayEngine(header=recording.header, settings=settings).run(recording.records())
+    engine = ReplayEngine(header=recording.header, settings=settings)
+    return engine.run(causal_order(recording.records()))
 
 
 def _timeline(session: ParitySession, result: ReplayResult, settings: Settings) -> str:
