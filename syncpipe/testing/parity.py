@@ -348,7 +348,7 @@ class RecordingWatch:
 
 @attrs.define
 class ParitySession:
-    """A running session: the syncer (started by the test when it wants), its writes."""
+    """A running session: the syncer, every write it made, the recorder and its snapshot."""
 
     syncer: Syncer
     log: WriteTap
@@ -365,12 +365,11 @@ def parity_session(
     upstream_kubeconfig: str,
     downstream_kubeconfig: str,
     snapshot: Path,
-    start_syncer: bool = True,
 ) -> Iterator[ParitySession]:
     """Record both sides into ``snapshot`` while a syncer built from ``settings`` runs.
 
-    The recording starts first (its initial lists complete before the syncer starts, unless
-    ``start_syncer`` is false: then the test starts it). On leaving, the syncer is stopped,
+    The recording starts first: its initial lists are complete before the syncer starts, as
+    a replay needs them (the state the syncer found). On leaving, the syncer is stopped,
     the recording is kept going until it holds the result of every write the syncer made, and
     is then closed.
     """
@@ -398,9 +397,8 @@ def parity_session(
     session = ParitySession(syncer=syncer, log=log, recorder=recorder, snapshot=snapshot)
     try:
         wait_for(recorder.synced, timeout=30, message="recorder did not finish its first lists")
-        if start_syncer:
-            syncer.start()
-            wait_for(syncer.ready.is_set, timeout=60, message="syncer not ready")
+        syncer.start()
+        wait_for(syncer.ready.is_set, timeout=60, message="syncer not ready")
         yield session
     finally:
         syncer.stop(timeout=10)
