@@ -54,6 +54,7 @@ def command(
     syncer_name = settings.syncer_name
     logs.setup(verbose=verbose - 1)
     from syncpipe.replay import configs as config_files
+    from syncpipe.replay.causality import causal_order
     from syncpipe.replay.engine import ReplayEngine
     from syncpipe.replay.snapshot import Snapshot
 
@@ -67,7 +68,7 @@ def command(
             configs=configs,
             pace=None if factor is None else (lambda dt: time.sleep(dt / factor)),
         )
-        result = engine.run(recording.records())
+        result = engine.run(causal_order(recording.records()))
     except (errors.SnapshotFormatError, errors.ConfigError, errors.PluginError) as exc:
         raise click.ClickException(str(exc)) from exc
     header = recording.header

@@ -177,6 +177,11 @@ class Recorder:
                     log.info("recording %s on the %s side from now on", info.gvr, side.value)
                     self._start_capture(side, info, announce=True)
 
+    @property
+    def started_at(self) -> float:
+        """The clock's reading when recording started: records' ``t`` are seconds after it."""
+        return self._t0
+
     def synced(self) -> bool:
         """Whether recording started and every collection's initial list has been written."""
         return self._started.is_set() and all(

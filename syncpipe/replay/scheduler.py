@@ -21,7 +21,6 @@ import logging
 
 from syncpipe import errors
 from syncpipe.model.keys import ObjectKey
-from syncpipe.model.resources import NAMESPACE_GVR
 from syncpipe.replay.plan import Pending, Rejection
 from syncpipe.runtime.ratelimit import ItemExponentialRateLimiter
 
@@ -35,19 +34,11 @@ RETRIES_AFTER_END = 5
 Item = tuple[str, ObjectKey]
 
 
-def _order(key: ObjectKey) -> tuple[bool, str, str, str, str, str]:
-    """``ObjectKey``'s own order as one tuple, built once per key (sorting with attrs'
-    generated comparisons builds two tuples per comparison, which showed in profiles), with
-    Namespaces first.
-
-    Namespaces first, as the live syncer reconciles them: their source is the upstream
-    Namespace watch it already holds, so a selected Namespace's key is queued (and its copy
-    created, whole) before the first list of any namespaced resource returns. Sorted by name
-    only, a replay reconciled a ConfigMap first, created its namespace bare as a
-    prerequisite, and then patched the Namespace: a write the syncer never made.
-    """
+def _order(key: ObjectKey) -> tuple[str, str, str, str, str]:
+    """``ObjectKey``'s own order as one tuple, built once per key: sorting with attrs'
+    generated comparisons builds two tuples per comparison, which showed in profiles."""
     gvr = key.gvr
-    return (gvr != NAMESPACE_GVR, gvr.group, gvr.version, gvr.resource, key.namespace, key.name)
+    return (gvr.group, gvr.version, gvr.resource, key.namespace, key.name)
 
 
 class Scheduler:

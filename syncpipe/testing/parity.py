@@ -20,6 +20,7 @@ the lighter observer for tests that only need the pipeline's writes (the
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.replay import fidelity
+from syncpipe.replay.causality import causal_order
 from syncpipe.replay.engine import ReplayEngine
 from syncpipe.replay.plan import ReplayResult
 from syncpipe.replay.recorder import Recorder
@@ -208,6 +210,7 @@ class Sent:
 
     write: Write
     result: str
+    at: float = 0.0  # time.monotonic() when the answer came
 
 
 def _version_of(answer: Any) -> str:
@@ -234,8 +237,9 @@ class WriteTap:
         return [w for w in self.writes if w.verb == verb]
 
     def _add(self, write: Write, result: str) -> None:
+        at = time.monotonic()
         with self._lock:
-            self.sent.append(Sent(write=write, result=result))
+            self.sent.append(Sent(write=write, result=result, at=at))
 
     def attach(self, rest: RestClient, side: Side) -> None:
         """Follow ``rest``'s writes (the ``side`` it talks to) from now on."""
@@ -344,7 +348,7 @@ class RecordingWatch:
 
 @attrs.define
 class ParitySession:
-    """A running session: the syncer (started by the test when it wants), its writes."""
+    """A running session: the syncer, every write it made, the recorder and its snapshot."""
 
     syncer: Syncer
     log: WriteTap
@@ -361,12 +365,11 @@ def parity_session(
     upstream_kubeconfig: str,
     downstream_kubeconfig: str,
     snapshot: Path,
-    start_syncer: bool = True,
 ) -> Iterator[ParitySession]:
     """Record both sides into ``snapshot`` while a syncer built from ``settings`` runs.
 
-    The recording starts first (its initial lists complete before the syncer starts, unless
-    ``start_syncer`` is false: then the test starts it). On leaving, the syncer is stopped,
+    The recording starts first: its initial lists are complete before the syncer starts, as
+    a replay needs them (the state the syncer found). On leaving, the syncer is stopped,
     the recording is kept going until it holds the result of every write the syncer made, and
     is then closed.
     """
@@ -394,9 +397,8 @@ def parity_session(
     session = ParitySession(syncer=syncer, log=log, recorder=recorder, snapshot=snapshot)
     try:
         wait_for(recorder.synced, timeout=30, message="recorder did not finish its first lists")
-        if start_syncer:
-            syncer.start()
-            wait_for(syncer.ready.is_set, timeout=60, message="syncer not ready")
+        syncer.start()
+        wait_for(syncer.ready.is_set, timeout=60, message="syncer not ready")
         yield session
     finally:
         syncer.stop(timeout=10)
@@ -418,7 +420,20 @@ def parity_session(
 def replay(snapshot: Path, settings: Settings) -> ReplayResult:
     """The replay of ``snapshot`` with ``settings``, as ``syncpipe replay`` runs it."""
     recording = Snapshot(snapshot)
-    return ReplayEngine(header=recording.header, settings=settings).run(recording.records())
+    engine = ReplayEngine(header=recording.header, settings=settings)
+    return engine.run(causal_order(recording.records()))
+
+
+def _timeline(session: ParitySession, result: ReplayResult, settings: Settings) -> str:
+    """Both sides' writes in the recording's time, and how to replay the snapshot again."""
+    t0 = session.recorder.started_at
+    lines = ["live writes (t: seconds into the recording):"]
+    lines += [f"  {sent.at - t0:8.4f} {sent.write}" for sent in session.log.sent]
+    lines.append("replayed writes:")
+    lines += [f"  {w.t:8.4f} {write_of(w.action)}" for w in result.writes]
+    again = " ".join(["syncpipe replay", str(session.snapshot), *replay_options(settings)])
+    lines.append(f"to look again: {again}")
+    return "\n".join(lines)
 
 
 def replay_options(settings: Settings) -> list[str]:
@@ -478,7 +493,7 @@ def assert_parity(session: ParitySession, settings: Settings) -> ReplayResult:
             f"replay differs from the syncer ({len(live)} writes live, {len(result.writes)} "
             f"replayed, {len(report.excluded)} of them not compared: "
             f"{', '.join(sorted({reason for _, reason in report.excluded})) or 'none'}):\n"
-            f"{report.diff()}"
+            f"{report.diff()}\n{_timeline(session, result, settings)}"
         )
     from_cli = compare(replayed, cli_replay(session.snapshot, settings))
     if not from_cli.equal:

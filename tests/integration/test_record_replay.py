@@ -117,21 +117,12 @@ def workload(up_rest, unique_name) -> Iterator[str]:
         up_rest.delete(SYNCER_CONFIGS, "", item["metadata"]["name"])
 
 
-# The live syncer's status settle window is longer than the replay's (0.5 s, the default):
-# the recorder shares the syncer's process and may timestamp a copy's status event a little
-# after the syncer saw it, so with equal windows the syncer's own recorded status write could
-# reach the replay just before the replay's status return came due, and the replay would
-# then rightly find nothing left to write.
-LIVE_STATUS_SETTLE = 1.0
-
-
 def make_syncer(upstream, downstream, name: str) -> tuple[Syncer, WriteLog]:
     syncer = wiring.build_syncer(
         settings=Settings(
             syncer_name=name,
             discovery_interval=2.0,
             heartbeat_interval=1.0,
-            status_settle_seconds=LIVE_STATUS_SETTLE,
         ),
         upstream_kubeconfig=str(upstream.admin_kubeconfig),
         downstream_kubeconfig=str(downstream.admin_kubeconfig),

@@ -83,24 +83,6 @@ def test_the_initial_lists_become_creates_of_the_selected_objects_and_their_name
     assert not result.pending
 
 
-def test_a_selected_namespace_is_created_whole_before_what_goes_into_it():
-    """As live: the Namespace's own reconcile comes first (not a bare prerequisite namespace
-    for the ConfigMap and then a patch of it), and a copied Namespace carries the finalizer a
-    server gives it, so nothing is left to patch."""
-    records = initial(
-        *listed(UP, NS, served({**namespace("shop"), "spec": {"finalizers": ["kubernetes"]}})),
-        *listed(UP, CM, configmap("shop", "settings", {"a": "1"})),
-    )
-    _, result = replay(header(configs=(CONFIG,)), records)
-    assert writes(result) == [
-        ("downsync", "create", "downstream", "namespaces:shop"),
-        ("downsync", "create", "downstream", "configmaps:shop/settings"),
-    ]
-    namespace_copy = result.writes[0].action
-    assert isinstance(namespace_copy, Create)
-    assert "syncpipe.io/source" in namespace_copy.body["metadata"]["annotations"]
-
-
 def test_a_change_upstream_is_one_minimal_patch_and_a_deletion_one_delete():
     cm = configmap("shop", "settings", {"a": "1", "b": "2"})
     records = initial(*listed(UP, NS, namespace("shop")), *listed(UP, CM, cm))
