@@ -21,6 +21,7 @@ from syncpipe.hooks import specs
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.namespaces import IDENTITY, NamespaceMapper
 from syncpipe.hooks.transforms import Transform, order_transforms
+from syncpipe.hooks.verdict import NOT_INCLUDED, SELECTED, SelectionVerdict
 from syncpipe.model.events import Direction
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject
@@ -112,8 +113,37 @@ class Hooks:
         return mappers
 
     def select(self, *, key: ObjectKey, obj: RawObject, direction: Direction) -> bool:
+        return self.selection_verdict(key=key, obj=obj, direction=direction).selected
+
+    def selection_verdict(
+        self, *, key: ObjectKey, obj: RawObject, direction: Direction
+    ) -> SelectionVerdict:
+        """Whether the plugins select ``obj``, and which of them vetoed it.
+
+        The common case is one pluggy call. Only on a veto is each implementation asked again
+        on its own (through ``pm.subset_hook_caller``) to learn who said ``False``: select hooks
+        must be pure, so asking twice is safe.
+        """
         opinions = self.pm.hook.syncpipe_select(key=key, obj=obj, direction=direction, ctx=self.ctx)
-        return False if False in opinions else True in opinions
+        if False in opinions:
+            return SelectionVerdict(
+                selected=False,
+                vetoed_by=self._vetoers(key=key, obj=obj, direction=direction),
+            )
+        return SELECTED if True in opinions else NOT_INCLUDED
+
+    def _vetoers(self, *, key: ObjectKey, obj: RawObject, direction: Direction) -> tuple[str, ...]:
+        caller = self.pm.hook.syncpipe_select
+        impls = [
+            impl for impl in caller.get_hookimpls() if not impl.hookwrapper and not impl.wrapper
+        ]
+        vetoers = []
+        for impl in reversed(impls):  # pluggy calls the last registered (and tryfirst) first
+            others = [other.plugin for other in impls if other is not impl]
+            alone = self.pm.subset_hook_caller("syncpipe_select", remove_plugins=others)
+            if False in alone(key=key, obj=obj, direction=direction, ctx=self.ctx):
+                vetoers.append(impl.plugin_name)
+        return tuple(vetoers)
 
     def ignored_fields(self, resource: ResourceInfo, direction: Direction) -> tuple[str, ...]:
         cache_key = (resource, direction)
