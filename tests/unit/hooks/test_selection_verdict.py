@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 from syncpipe.hooks import hookimpl, manager
-from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.verdict import SelectionVerdict
 from syncpipe.model.events import Direction
-from syncpipe.model.keys import ObjectKey
-from syncpipe.model.objects import RawObject
-from syncpipe.model.resources import GroupVersionResource
-
-KEY = ObjectKey(GroupVersionResource("", "v1", "configmaps"), "ns", "cm")
-OBJ: RawObject = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}}
+from tests.unit.hooks.plugins import KEY, OBJ
+from tests.unit.hooks.plugins import hooks_with as hooks_in_order
 
 
 class Opinion:
@@ -26,10 +21,7 @@ class Opinion:
 
 
 def hooks_with(**plugins: object) -> manager.Hooks:
-    pm = manager.build(load_entry_points=False)
-    for name, plugin in plugins.items():
-        pm.register(plugin, name=name)
-    return manager.Hooks(pm=pm, ctx=SyncContext(syncer_name="s"))
+    return hooks_in_order(*plugins.items())
 
 
 def verdict(hooks: manager.Hooks) -> SelectionVerdict:
