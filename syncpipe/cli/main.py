@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, str] = {
     "demo": "syncpipe.cli.demo",
     "dev": "syncpipe.cli.dev",
     "plan": "syncpipe.cli.plan",
+    "plugins": "syncpipe.cli.plugins",
     "record": "syncpipe.cli.record",
     "replay": "syncpipe.cli.replay",
     "run": "syncpipe.cli.run",
