@@ -236,9 +236,15 @@ class Hooks:
     # -- writes and observers ------------------------------------------------------------
 
     def apply_action(self, *, action: Action, writer: ActionWriter) -> RawObject | None:
-        outcome: RawObject | None = self.pm.hook.syncpipe_apply_action(
-            action=action, writer=writer, ctx=self.ctx
-        )
+        """Carry out ``action``. API errors pass through to be classified as usual; anything
+        else a plugin raises rejects the object, naming the plugin."""
+        hook = self.pm.hook.syncpipe_apply_action
+        try:
+            outcome: RawObject | None = hook(action=action, writer=writer, ctx=self.ctx)
+        except errors.SyncpipeError:
+            raise
+        except Exception as exc:
+            raise _object_error(hook, exc, subject=action.key) from exc
         return outcome
 
     def action_done(self, *, action: Action, outcome: RawObject | None) -> None:
