@@ -37,12 +37,14 @@ UPWARD_ORDER_NOTE = (
     "--plugins-disable",
     "disabled",
     multiple=True,
+    metavar="NAME",
     help="Disable a plugin by name (repeatable), as `syncpipe run` would.",
 )
 @click.option(
     "--plugin-opt",
     multiple=True,
-    help="PLUGIN.KEY=VALUE setting for a plugin (repeatable): checked, and shown as its value.",
+    metavar="PLUGIN.KEY=VALUE",
+    help="A plugin option (repeatable): checked, and shown as its value.",
 )
 @click.option(
     "-o",
