@@ -8,6 +8,7 @@ it too, since labels are synced).
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +18,23 @@ from syncpipe.model.resources import GroupVersionResource
 from syncpipe.testing import wait_for
 
 T = TypeVar("T")
+
+
+def run_args(upstream: Any, downstream: Any, *extra: str) -> list[str]:
+    """``python -m syncpipe run`` between the test planes (``upstream``/``downstream`` are the
+    control-plane fixtures) with ``extra`` flags."""
+    return [
+        sys.executable,
+        "-m",
+        "syncpipe",
+        "run",
+        "--upstream-kubeconfig",
+        str(upstream.admin_kubeconfig),
+        "--downstream-kubeconfig",
+        str(downstream.admin_kubeconfig),
+        *extra,
+    ]
+
 
 TEST_LABEL = "e2e.syncpipe.io/test"
 DOWNSYNCED = "edge.kubestellar.io/downsynced"
