@@ -95,6 +95,39 @@ def _failure(transform: Transform, key: ObjectKey, message: str) -> errors.Trans
     )
 
 
+# How the plugin manager names the built-in plugins (``hooks.manager.build``).
+BUILTIN_PLUGIN_PREFIX = "builtin."
+
+
+def vetoed_by(obj: RawObject, *, key: ObjectKey, hooks: Hooks, direction: Direction) -> str:
+    """The plugin(s) whose ``syncpipe_select`` veto alone excludes ``obj``, comma-separated;
+    ``""`` when the built-in selection (the SyncerConfigs) does not select it either.
+
+    Asked only about an object the chain excluded and whose copy would be deleted (so never
+    on the hot path): a veto's deletions go through the deletion circuit breaker, a
+    de-selection by the configs does not. Every call goes through pluggy (its wrappers and
+    tracing apply), each on a subset of the implementations.
+    """
+    pm = hooks.pm
+    caller = pm.hook.syncpipe_select
+    kwargs = {"key": key, "obj": obj, "direction": direction, "ctx": hooks.ctx}
+    impls = caller.get_hookimpls()
+    third_party = [i for i in impls if not i.plugin_name.startswith(BUILTIN_PLUGIN_PREFIX)]
+    if not third_party:
+        return ""
+    builtin_opinions = pm.subset_hook_caller(
+        caller.name, remove_plugins=[i.plugin for i in third_party]
+    )(**kwargs)
+    if False in builtin_opinions or True not in builtin_opinions:
+        return ""
+    vetoes = []
+    for impl in third_party:
+        others = [i.plugin for i in impls if i is not impl]
+        if False in pm.subset_hook_caller(caller.name, remove_plugins=others)(**kwargs):
+            vetoes.append(impl.plugin_name)
+    return ", ".join(sorted(vetoes))
+
+
 @attrs.define(eq=False)
 class ResourceContexts:
     """The hook context per resource in one direction, derived once from the base context

@@ -321,7 +321,12 @@ class Flow:
             return  # de-selected, but the source Namespace exists (or may): keep it
         with self._lock:
             inferred = key in self._inferred_deletes
-        self.guard.check(key, inferred=inferred)
+        vetoed_by = (
+            chain.vetoed_by(source_obj, key=key, hooks=self.hooks, direction=self.direction)
+            if source_obj is not None
+            else ""
+        )
+        self.guard.check(key, inferred=inferred, vetoed_by=vetoed_by)
         action = planner.plan(side=self.target_side, key=target, desired=None, live=live)
         if action is not None:
             log.info("%s: deleting %s (source %s)", self.direction.value, target, key)

@@ -5,12 +5,14 @@ The deletion circuit breaker: deletions inferred from a suspicious view are held
 A deletion is *explicit* when the upstream object was seen deleted (a watch DELETED event) or
 a SyncerConfig stopped selecting it. It is *inferred* when a relist merely no longer shows the
 object: an upstream list that suddenly comes back empty (RBAC revoked, wrong workspace, a
-restored etcd) would otherwise wipe the edge cluster. Inferred deletions beyond a fraction of
-the owned objects within one window are refused (``DeletionRefused``), logged loudly and
-retried later. Once tripped the breaker stays tripped for this process: held deletions are
-re-examined (an object that reappears upstream is simply no longer deleted) but not carried
-out until an operator restarts the syncer with ``--confirm-held-deletions``. The SyncerConfig
-condition ``DeletionsHeld`` says how many are waiting.
+restored etcd) would otherwise wipe the edge cluster. A deletion *vetoed* by a plugin (its
+``syncpipe_select`` excludes what the configs select) is counted like an inferred one: one
+buggy plugin release must not empty an edge cluster either. Counted deletions beyond a
+fraction of the owned objects within one window are refused, logged loudly and retried later.
+Once tripped the breaker stays tripped for this process: held deletions are re-examined (an
+object that reappears upstream is simply no longer deleted) but not carried out until an
+operator restarts the syncer with ``--confirm-held-deletions``. The SyncerConfig condition
+``DeletionsHeld`` says how many are waiting, and which plugins' vetoes caused some.
 
 The fight guard (``FightGuard``): another writer that keeps changing fields this syncer owns on
 a copy is not fought in a hot loop; past a threshold each further patch waits longer.
@@ -57,11 +59,17 @@ class DeletionGuard:
         self._window_start = clock()
         self._inferred_in_window = 0
         self.held: set[Hashable] = set()
+        # Held deletions caused by a plugin's veto: which plugin(s).
+        self.vetoes: dict[Hashable, str] = {}
         self.tripped = False
 
-    def check(self, key: Hashable, *, inferred: bool) -> None:
-        """Return if ``key`` may be deleted now; raise ``RetryableError`` to hold it."""
-        if not inferred or self._confirmed:
+    def check(self, key: Hashable, *, inferred: bool, vetoed_by: str = "") -> None:
+        """Return if ``key`` may be deleted now; raise ``RetryableError`` to hold it.
+
+        ``inferred``: the source object merely went missing from a relist; ``vetoed_by``: the
+        plugin(s) whose selection veto excludes it. Both count; other deletions always pass.
+        """
+        if not (inferred or vetoed_by) or self._confirmed:
             return
         with self._lock:
             now = self._clock()
@@ -73,19 +81,30 @@ class DeletionGuard:
                 self.tripped = True
                 if key not in self.held:
                     log.error(
-                        "deletion circuit breaker: holding the deletion of %s: %d deletions "
-                        "inferred from relists this window (limit %d). The upstream view may "
-                        "be incomplete; restart with --confirm-held-deletions to let them through",
+                        "deletion circuit breaker: holding the deletion of %s (%s): %d deletions "
+                        "inferred from relists or vetoed by plugins this window (limit %d). The "
+                        "upstream view or a plugin may be wrong; restart with "
+                        "--confirm-held-deletions to let them through",
                         key,
+                        f"vetoed by plugin {vetoed_by}" if vetoed_by else "inferred from a relist",
                         self._inferred_in_window,
                         limit,
                     )
                 self.held.add(key)
+                if vetoed_by:
+                    self.vetoes[key] = vetoed_by
                 raise errors.RetryableError(
                     "deletion held by the circuit breaker", delay=HELD_RETRY_SECONDS
                 )
             self._inferred_in_window += 1
             self.held.discard(key)
+            self.vetoes.pop(key, None)
+
+    def vetoes_held(self) -> tuple[tuple[str, int], ...]:
+        """Per plugin whose veto has deletions held now: how many (for ``DeletionsHeld``)."""
+        with self._lock:
+            counts = collections.Counter(self.vetoes[k] for k in self.held if k in self.vetoes)
+        return tuple(sorted(counts.items()))
 
 
 class FieldFight(errors.RetryableError):
