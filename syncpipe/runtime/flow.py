@@ -268,8 +268,11 @@ class Flow:
             live=live,
             syncer_name=self.ctx.syncer_name,
             inferred_delete=key in self._inferred_deletes,
+            # Only asked where it matters: a Namespace copy whose source is gone.
             source_namespace_exists=(
-                self.source_namespace_exists(key.name) if target.gvr == NAMESPACE_GVR else None
+                self.source_namespace_exists(key.name)
+                if target.gvr == NAMESPACE_GVR and source_obj is None
+                else None
             ),
             status_subresource=target_info.status_subresource,
             namespace_mapper=self.ctx.namespace_mapper,

@@ -100,6 +100,15 @@ class ReconcilePlan:
     conflict: str = ""
 
 
+# The plans that carry nothing but their reason are shared: the steady state (a copy in sync)
+# allocates no plan at all.
+_NOTHING = {
+    reason: ReconcilePlan(reason=reason)
+    for reason in (IN_SYNC, FROZEN, NOT_OURS, BEING_DELETED, NAMESPACE_KEPT)
+}
+_FORGET = ReconcilePlan(reason=GONE, forget=True)
+
+
 def plan_reconcile(
     *,
     direction: Direction,
@@ -148,7 +157,7 @@ def plan_reconcile(
         return ReconcilePlan(reason=NOT_OURS, conflict=not_ours_message(target, side, syncer_name))
     if not upsync and not ownership.overwrite_enabled(source):
         freeze = freeze_patch(side, target, live)
-        return ReconcilePlan(reason=FREEZE if freeze else FROZEN, action=freeze)
+        return ReconcilePlan(reason=FREEZE, action=freeze) if freeze else _NOTHING[FROZEN]
     action = planner.plan(side=side, key=target, desired=desired, live=live)
     if action is not None:
         return ReconcilePlan(
@@ -165,7 +174,7 @@ def plan_reconcile(
         if upsync
         else None
     )
-    return ReconcilePlan(reason=IN_SYNC, status=status)
+    return ReconcilePlan(reason=IN_SYNC, status=status) if status is not None else _NOTHING[IN_SYNC]
 
 
 def _plan_removal(
@@ -180,16 +189,16 @@ def _plan_removal(
     source_namespace_exists: bool | None,
 ) -> ReconcilePlan:
     if live is None:
-        return ReconcilePlan(reason=GONE, forget=True)
+        return _FORGET
     if not ownership.is_owned(live, syncer_name=syncer_name, upsynced=upsync):
-        return ReconcilePlan(reason=NOT_OURS)
+        return _NOTHING[NOT_OURS]
     if not upsync and not ownership.overwrite_enabled(live):
-        return ReconcilePlan(reason=FROZEN)  # "create once, never delete"
+        return _NOTHING[FROZEN]  # "create once, never delete"
     if target.gvr == NAMESPACE_GVR and (source is not None or source_namespace_exists is not False):
-        return ReconcilePlan(reason=NAMESPACE_KEPT)
+        return _NOTHING[NAMESPACE_KEPT]
     action = planner.plan(side=side, key=target, desired=None, live=live)
     if action is None:  # finalizers pending: one DELETE was enough
-        return ReconcilePlan(reason=BEING_DELETED)
+        return _NOTHING[BEING_DELETED]
     return ReconcilePlan(
         reason=DELETE,
         action=action,
