@@ -1,7 +1,8 @@
 """Add a ``example.com/team`` label to every object syncpipe writes downstream.
 
 The team comes from ``--plugin-opt team-label.team=NAME`` (default ``edge``). Going up
-(status return, upsync) the label is removed again, so the transform is reversible.
+(upsync) the label is removed again, so the transform is reversible; status return writes only
+``.status`` and has nothing to undo here.
 """
 
 from __future__ import annotations
