@@ -31,8 +31,10 @@ breaker's window, the fight guard's history), and reactions to a write's answer 
 → re-plan with the existing object; a missing namespace → ensure it and retry). Those stay in
 the shell and use this module for every decision they need.
 
-``syncpipe explain`` can call :func:`plan_reconcile` with the objects it found to show the
-planned action and its patch: the plan is a plain value, ``reason`` says why in words.
+``syncpipe explain`` (or any tool) gets what the syncer would do with one object from two calls:
+:func:`desired_copy` (the hook chain's result for the source object) and :func:`plan_reconcile`
+with that and the live copy; the plan is a plain value, ``reason`` says why in words, and its
+``action`` carries the patch.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ import attrs
 
 from syncpipe.builtin import namespaces as builtin_namespaces
 from syncpipe.builtin import ownership
+from syncpipe.hooks import chain
 from syncpipe.hooks.context import SyncContext
+from syncpipe.hooks.manager import Hooks
 from syncpipe.model.actions import Action, Create, Patch
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
@@ -53,7 +57,7 @@ from syncpipe.model.objects import (
     meta,
     resource_version_of,
 )
-from syncpipe.model.resources import NAMESPACE_GVR
+from syncpipe.model.resources import NAMESPACE_GVR, ResourceInfo
 from syncpipe.sink import planner
 
 # Why a plan is what it is (``ReconcilePlan.reason``).
@@ -175,6 +179,34 @@ def plan_reconcile(
         else None
     )
     return ReconcilePlan(reason=IN_SYNC, status=status) if status is not None else _NOTHING[IN_SYNC]
+
+
+def desired_copy(
+    source: RawObject,
+    *,
+    key: ObjectKey,
+    hooks: Hooks,
+    ctx: SyncContext,
+    info: ResourceInfo | None,
+) -> RawObject | None:
+    """What the target side should hold for source object ``source`` (``key``), in the
+    direction of ``ctx``: the hook chain's result (selection, then the transforms), marked with
+    its source locator, with the fields plugins leave to others handed off. None: nothing (not
+    selected, or, going up, a copy this syncer downsynced: never upsynced back, no ping-pong).
+    The ``desired`` argument of :func:`plan_reconcile`.
+    """
+    upsync = ctx.direction is Direction.UP
+    if upsync and ownership.is_owned(source, syncer_name=ctx.syncer_name, upsynced=False):
+        return None
+    desired = chain.desired_object(source, key=key, hooks=hooks, ctx=ctx)
+    if desired is None:
+        return None
+    desired = ownership.with_source_locator(desired, ownership.source_locator(key))
+    if info is not None:
+        ignored = hooks.ignored_fields(info, ctx.direction)
+        if ignored:
+            desired = chain.hands_off(desired, ignored)
+    return desired
 
 
 def _plan_removal(
