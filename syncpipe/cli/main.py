@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "crds": "syncpipe.cli.crds",
     "demo": "syncpipe.cli.demo",
     "dev": "syncpipe.cli.dev",
+    "explain": "syncpipe.cli.explain",
     "plan": "syncpipe.cli.plan",
     "record": "syncpipe.cli.record",
     "replay": "syncpipe.cli.replay",

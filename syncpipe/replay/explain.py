@@ -1,0 +1,378 @@
+"""Why is my object (not) what it is on the other side? ``syncpipe explain``'s answer.
+
+Given a replay engine that ran over a state — a snapshot, or both live clusters listed once —
+``explain`` follows one source object through the pipeline the way a reconcile does and says,
+at each stage, what happened:
+
+1. **selection**: the configs (and their entries, by ``$.path``) that select it; when none
+   does, the entries that came closest and what each missed (``syncpipe.config.nearmiss``);
+   or the plugins whose ``syncpipe_select`` vetoed it (each asked on its own, through
+   pluggy's ``subset_hook_caller``);
+2. **transforms**: each one that ran, in the order the pipeline runs them (the chain itself
+   runs them, each wrapped to observe its input and output), with its effect as a diff
+   computed by ``deepdiff`` and shown as JSON Pointers;
+3. **fields left to others**: the ``syncpipe_ignored_fields`` the sink neither sets nor
+   removes;
+4. **the plan**: the writes the run made to the object and its copy (creates with their
+   body, patches with their RFC 6902 operations, deletes, status writes), and any rejection.
+
+Everything is computed by the pipeline's own functions over the engine's memory stores; the
+only thing ``explain`` adds is observation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+from deepdiff import DeepDiff
+
+from syncpipe import errors
+from syncpipe.builtin import ownership
+from syncpipe.config.nearmiss import NearMiss, misses_of, near_misses
+from syncpipe.config.selection import Selection
+from syncpipe.hooks.chain import run_transforms
+from syncpipe.hooks.context import SyncContext
+from syncpipe.hooks.manager import Hooks
+from syncpipe.hooks.transforms import Transform
+from syncpipe.model.events import Direction
+from syncpipe.model.keys import ObjectKey
+from syncpipe.model.objects import RawObject, labels_of
+from syncpipe.model.resources import ResourceInfo
+from syncpipe.replay.engine import ReplayEngine
+from syncpipe.replay.plan import Pending, PlannedWrite, Rejection, ReplayResult
+from syncpipe.replay.served import ServedResources
+from syncpipe.runtime.flow import hands_off, source_locator
+
+BUILTIN_SELECTION = "builtin.selection"
+"""The built-in ``syncpipe_select``: its ``False`` for an object no config selects is not a veto."""
+
+LOCATOR_STEP = "source-locator"
+"""The step after the transforms that marks the copy with its source (``syncpipe.io/source``)."""
+
+
+class ExplainError(errors.SyncpipeError):
+    """The object to explain cannot be named: an unknown kind, an ambiguous one."""
+
+
+@attrs.frozen(kw_only=True)
+class Change:
+    """One difference a transform made: ``path`` a JSON Pointer, ``change`` ``added``,
+    ``removed`` or ``changed``."""
+
+    path: str
+    change: str
+    before: Any = None
+    after: Any = None
+
+
+@attrs.frozen(kw_only=True)
+class TransformStep:
+    """One transform that ran on the object: its name, plugin, phase and what it changed
+    (``error``: the message it failed with; the chain stopped there)."""
+
+    name: str
+    plugin: str
+    phase: str
+    changes: tuple[Change, ...] = ()
+    error: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Explanation:
+    """Everything ``explain`` found about one object (see the module docstring)."""
+
+    direction: Direction
+    key: ObjectKey
+    kind: str
+    found: bool
+    selected_by: Mapping[str, tuple[str, ...]]  # config ref -> the entries' $.paths
+    near_misses: tuple[NearMiss, ...] = ()
+    vetoed_by: tuple[str, ...] = ()
+    steps: tuple[TransformStep, ...] = ()
+    ignored_fields: tuple[str, ...] = ()
+    desired: RawObject | None = None
+    target: ObjectKey | None = None
+    writes: tuple[PlannedWrite, ...] = ()
+    rejected: tuple[Rejection, ...] = ()
+    pending: tuple[Pending, ...] = ()
+
+    @property
+    def selected(self) -> bool:
+        return bool(self.selected_by) and not self.vetoed_by
+
+
+# -- naming the object ---------------------------------------------------------------------
+
+
+def resolve_kind(served: ServedResources, text: str) -> ResourceInfo:
+    """The resource ``text`` names, as kubectl reads it: a kind, a plural or a singular,
+    optionally ``.group``-qualified (``deployments.apps``), case-insensitive."""
+    wanted, _, group = text.lower().partition(".")
+    found: dict[str, ResourceInfo] = {}
+    for info in served.resources:
+        if "/" in info.gvr.resource or (group and info.gvr.group != group):
+            continue
+        if wanted in (info.gvr.resource, info.kind.lower()):
+            preferred = served.by_group_resource(info.gvr.group, info.gvr.resource)
+            found[info.gvr.group] = preferred or info
+    if not found:
+        raise ExplainError(
+            f"the server does not have a resource type {text!r} (name it by kind, e.g. "
+            "Deployment, or by resource, e.g. deployments.apps; short names are not known)"
+        )
+    if len(found) > 1 and "" not in found:
+        choices = ", ".join(sorted(f"{i.gvr.resource}.{g}" for g, i in found.items()))
+        raise ExplainError(f"{text!r} is ambiguous: say which of {choices}")
+    return found.get("") or next(iter(found.values()))
+
+
+def object_key(info: ResourceInfo, name: str) -> ObjectKey:
+    """The key of ``NAMESPACE/NAME`` (namespaced) or ``NAME`` (cluster-scoped)."""
+    namespace, _, short = name.rpartition("/")
+    if info.namespaced and not namespace:
+        raise ExplainError(f"{info.kind} is namespaced: name it as NAMESPACE/NAME")
+    if not info.namespaced and namespace:
+        raise ExplainError(f"{info.kind} is cluster-scoped: name it as NAME, without namespace")
+    return ObjectKey(info.gvr, namespace, short)
+
+
+# -- the stages ----------------------------------------------------------------------------
+
+
+def _reasons(
+    selection: Selection, direction: Direction, info: ResourceInfo, key: ObjectKey, obj: RawObject
+) -> set[str]:
+    labels = labels_of(obj)
+    if direction is Direction.DOWN:
+        return set(
+            selection.downsync_reasons(
+                key.gvr, key.namespace, key.name, kind=info.kind, labels=labels
+            )
+        )
+    return set(
+        selection.upsync_reasons(
+            key.gvr.group,
+            key.gvr.resource,
+            key.namespace,
+            key.name,
+            info.namespaced,
+            kind=info.kind,
+            labels=labels,
+        )
+    )
+
+
+def _selected_by(
+    selection: Selection, direction: Direction, info: ResourceInfo, key: ObjectKey, obj: RawObject
+) -> dict[str, tuple[str, ...]]:
+    """Config ref -> the ``$.paths`` of its entries that select the object."""
+    reasons = _reasons(selection, direction, info, key, obj)
+    paths: dict[str, set[str]] = {ref: set() for ref in reasons}
+    for rule in selection.rules_for(direction):
+        if rule.reason in paths and not misses_of(
+            rule,
+            info=info,
+            namespace=key.namespace,
+            name=key.name,
+            labels=labels_of(obj),
+        ):
+            paths[rule.reason].update(selection.paths.get(rule, ()))
+    return {ref: tuple(sorted(found)) for ref, found in sorted(paths.items())}
+
+
+def vetoes(
+    hooks: Hooks, ctx: SyncContext, direction: Direction, key: ObjectKey, obj: RawObject
+) -> tuple[str, ...]:
+    """The plugins whose ``syncpipe_select`` answers ``False`` for the object, each asked
+    alone through pluggy."""
+    pm = hooks.pm
+    impls = pm.hook.syncpipe_select.get_hookimpls()
+    found: list[str] = []
+    for impl in impls:
+        others = [other.plugin for other in impls if other is not impl]
+        alone = pm.subset_hook_caller("syncpipe_select", remove_plugins=others)
+        try:
+            opinions = alone(key=key, obj=obj, direction=direction, ctx=ctx)
+        except Exception as exc:  # noqa: BLE001 - reported as that plugin's answer
+            found.append(f"{impl.plugin_name} (failed: {exc})")
+            continue
+        if False in opinions:
+            found.append(impl.plugin_name)
+    return tuple(found)
+
+
+def diff(before: RawObject, after: RawObject) -> tuple[Change, ...]:
+    """What changed from ``before`` to ``after``, one ``Change`` per JSON Pointer, sorted."""
+    changes: list[Change] = []
+    tree = DeepDiff(before, after, view="tree", verbose_level=2)
+    for levels in tree.values():
+        for level in levels:
+            pointer = "".join(
+                "/" + str(part).replace("~", "~0").replace("/", "~1")
+                for part in level.path(output_format="list")
+            )
+            added = _absent(level.t1)
+            removed = _absent(level.t2)
+            changes.append(
+                Change(
+                    path=pointer,
+                    change="added" if added else "removed" if removed else "changed",
+                    before=None if added else level.t1,
+                    after=None if removed else level.t2,
+                )
+            )
+    return tuple(sorted(changes, key=lambda c: c.path))
+
+
+def _absent(value: Any) -> bool:
+    return type(value).__name__ == "NotPresent"
+
+
+def _observed(transform: Transform, steps: list[TransformStep]) -> Transform:
+    """``transform``, wrapped to record what each of its functions did."""
+
+    def watch(fn: Callable[[RawObject, SyncContext], RawObject] | None) -> Any:
+        if fn is None:
+            return None
+
+        def observed(obj: RawObject, ctx: SyncContext) -> RawObject:
+            step = TransformStep(
+                name=transform.name, plugin=transform.plugin, phase=transform.phase.name.lower()
+            )
+            try:
+                result = fn(obj, ctx)
+            except Exception as exc:
+                steps.append(attrs.evolve(step, error=str(exc) or type(exc).__name__))
+                raise
+            steps.append(attrs.evolve(step, changes=diff(obj, result)))
+            return result
+
+        return observed
+
+    return attrs.evolve(
+        transform, forward=watch(transform.forward), reverse=watch(transform.reverse)
+    )
+
+
+def transform_steps(
+    hooks: Hooks, ctx: SyncContext, key: ObjectKey, obj: RawObject
+) -> tuple[tuple[TransformStep, ...], RawObject | None]:
+    """Each transform's effect in run order, and the desired object (``None`` if one failed)."""
+    steps: list[TransformStep] = []
+    observed = [_observed(t, steps) for t in hooks.transforms()]
+    try:
+        desired = run_transforms(obj, key=key, transforms=observed, ctx=ctx)
+    except errors.TransformError:
+        return tuple(steps), None
+    located = ownership.with_source_locator(desired, source_locator(key))
+    steps.append(
+        TransformStep(
+            name=LOCATOR_STEP, plugin="syncpipe", phase="ownership", changes=diff(desired, located)
+        )
+    )
+    return tuple(steps), located
+
+
+def _target_key(
+    engine: ReplayEngine, direction: Direction, key: ObjectKey, desired: RawObject | None
+) -> ObjectKey:
+    """Where the copy is: from the desired object, or (nothing desired) by the mapping."""
+    if desired is not None:
+        target = engine.target_info(direction, str(desired["apiVersion"]), str(desired["kind"]))
+        if target is not None:
+            return ObjectKey.from_object(target.gvr, desired)
+    mapper = engine.hooks.ctx.namespace_mapper
+    namespace = key.namespace
+    if namespace and direction is Direction.DOWN:
+        namespace = mapper.downstream_namespace_for(namespace)
+    elif namespace:
+        namespace = mapper.upstream_namespace_for(namespace) or namespace
+    return ObjectKey(key.gvr, namespace, key.name)
+
+
+def _same_object(a: ObjectKey, b: ObjectKey) -> bool:
+    """The same object whatever the version it was addressed at."""
+    return (a.gvr.group, a.gvr.resource, a.namespace, a.name) == (
+        b.gvr.group,
+        b.gvr.resource,
+        b.namespace,
+        b.name,
+    )
+
+
+def explain(
+    engine: ReplayEngine,
+    result: ReplayResult,
+    *,
+    direction: Direction,
+    key: ObjectKey,
+    fallback: RawObject | None = None,
+) -> Explanation:
+    """Explain what the pipeline did with ``key`` on ``direction``'s source side.
+
+    ``engine`` ran over the state and ``result`` is its plan; ``fallback`` is the object as
+    read elsewhere, for one the run did not list (its resource selected by no config).
+    """
+    info = engine.apis[direction.source].served.by_gvr(key.gvr)
+    if info is None:
+        raise ExplainError(f"{key.gvr} is not served {direction.source.value}")
+    obj = engine.apis[direction.source].get_or_none(key.gvr, key.namespace, key.name) or fallback
+    hooks = engine.hooks
+    ctx = hooks.ctx.for_resource(info, direction)
+    selection = ctx.selection or Selection.empty()
+    base = Explanation(
+        direction=direction, key=key, kind=info.kind, found=obj is not None, selected_by={}
+    )
+    if obj is None:
+        return _with_plan(base, engine, None, result)
+    selected_by = _selected_by(selection, direction, info, key, obj)
+    # The built-in selection's "no" for an object no config selects is no veto.
+    vetoed = tuple(
+        v for v in vetoes(hooks, ctx, direction, key, obj) if v != BUILTIN_SELECTION or selected_by
+    )
+    explanation = attrs.evolve(base, selected_by=selected_by, vetoed_by=vetoed)
+    if not selected_by:
+        misses = near_misses(
+            selection,
+            direction,
+            info=info,
+            namespace=key.namespace,
+            name=key.name,
+            labels=labels_of(obj),
+        )
+        explanation = attrs.evolve(explanation, near_misses=misses)
+    desired = None
+    if explanation.selected:
+        steps, desired = transform_steps(hooks, ctx, key, obj)
+        ignored = hooks.ignored_fields(info, direction)
+        if desired is not None and ignored:
+            desired = hands_off(desired, ignored)
+        explanation = attrs.evolve(
+            explanation, steps=steps, ignored_fields=ignored, desired=desired
+        )
+    return _with_plan(explanation, engine, desired, result)
+
+
+def _with_plan(
+    explanation: Explanation,
+    engine: ReplayEngine,
+    desired: RawObject | None,
+    result: ReplayResult,
+) -> Explanation:
+    """``explanation`` with the writes, rejections and pending work about the object or its
+    copy."""
+    key = explanation.key
+    target = _target_key(engine, explanation.direction, key, desired)
+
+    def about(other: ObjectKey) -> bool:
+        return _same_object(other, key) or _same_object(other, target)
+
+    return attrs.evolve(
+        explanation,
+        target=target,
+        writes=tuple(w for w in result.writes if about(w.action.key)),
+        rejected=tuple(r for r in result.rejected if about(r.key)),
+        pending=tuple(p for p in result.pending if about(p.key)),
+    )
