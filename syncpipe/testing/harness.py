@@ -32,8 +32,7 @@ server-side defaulting and validation (a Deployment keeps exactly the fields you
 admission webhooks, finalizers and graceful deletion (deletes are immediate), garbage
 collection of dependents, controllers (nothing sets a status unless you ``set_status``) and
 the syncer's own bookkeeping writes (heartbeat, conditions, Events). The SyncerConfigs are
-fixed for the harness's life. Plugins are registered in-process under pluggy's name for them
-(a module's ``__name__``), not an entry-point name.
+fixed for the harness's life.
 """
 
 from __future__ import annotations
@@ -280,6 +279,13 @@ class ClusterState:
         return records
 
 
+def _named(plugins: Sequence[object] | Mapping[str, object]) -> dict[str, object]:
+    """Each plugin under its name: as given, else its module's or its class's name."""
+    if isinstance(plugins, Mapping):
+        return dict(plugins)
+    return {str(getattr(p, "__name__", None) or type(p).__name__): p for p in plugins}
+
+
 def _spec_of(obj: RawObject) -> dict[str, Any]:
     return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
 
@@ -323,7 +329,9 @@ class PipelineHarness:
     ``configs``: the SyncerConfig/EdgeSyncConfig objects (dicts or YAML); default: at the
     first ``sync()``, one selecting exactly the objects stated upstream (``select_everything``).
     ``plugins``: plugin objects or modules with ``@hookimpl`` functions, registered beside the
-    built-in ones (and the installed ones too with ``installed_plugins=True``).
+    built-in ones (and the installed ones too with ``installed_plugins=True``), by name: give
+    ``{entry-point name: plugin}``, or a list to name each by its module (``__name__``) or
+    class.
     ``plugin_options``: as ``--plugin-opt NAME.KEY=VALUE`` gives them, ``{NAME: {KEY: VALUE}}``.
     ``settings``: more ``syncpipe.config.settings.Settings`` fields (``namespace_mapping``,
     ``status_return``...), as the ``syncpipe run`` flags of the same names set them.
@@ -333,14 +341,14 @@ class PipelineHarness:
         self,
         *,
         configs: Sequence[Manifest] | None = None,
-        plugins: Sequence[object] = (),
+        plugins: Sequence[object] | Mapping[str, object] = (),
         plugin_options: Mapping[str, Mapping[str, Any]] | None = None,
         syncer_name: str = "edge1",
         installed_plugins: bool = False,
         settings: Mapping[str, Any] | None = None,
     ) -> None:
         self.configs = None if configs is None else manifests_of(*configs)
-        self.plugins = tuple(plugins)
+        self.plugins = _named(plugins)
         self.installed_plugins = installed_plugins
         self.settings = Settings(
             syncer_name=syncer_name,
@@ -383,12 +391,16 @@ class PipelineHarness:
 
     def plugin_manager(self) -> pluggy.PluginManager:
         """A fresh plugin manager: built-ins, the given plugins (and installed ones if asked)."""
-        return manager.build(
+        pm = manager.build(
             builtins=builtin.MODULES,
-            extra=self.plugins,
             load_entry_points=self.installed_plugins,
             disabled=self.settings.disabled_plugins,
         )
+        for name, plugin in self.plugins.items():
+            if not pm.is_blocked(name):
+                pm.register(plugin, name=name)
+        pm.check_pending()
+        return pm
 
     def _new_engine(self, header: Header, configs: Sequence[RawObject]) -> ReplayEngine:
         return ReplayEngine(
