@@ -25,11 +25,10 @@ rename both).
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import attrs
@@ -46,20 +45,20 @@ from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import (
     RawObject,
     annotations_of,
-    labels_of,
     meta,
     resource_version_of,
 )
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import routing
-from syncpipe.runtime.routing import SERVER_OWNED_STATUS
 from syncpipe.runtime.safety import DeletionGuard
+from syncpipe.runtime.safety import FightGuard as FightGuard
+from syncpipe.runtime.statusreturn import RETURN_STATUS_ANNOTATION as RETURN_STATUS_ANNOTATION
+from syncpipe.runtime.statusreturn import StatusReturn as StatusReturn
 from syncpipe.sink import planner
 from syncpipe.source.informer import EventSource
 
 log = logging.getLogger(__name__)
 
-RETURN_STATUS_ANNOTATION = "edge.kubestellar.io/return-status"
 # A create that needs an API not yet served on the target side is retried this soon.
 WAIT_FOR_API_SECONDS = 1.0
 # Caches that have not finished their first list yet are waited for this long per retry.
@@ -132,126 +131,7 @@ def sources_wanted(
     }
 
 
-class FieldFight(errors.RetryableError):
-    """Another writer keeps changing fields this syncer owns on a copy: back off and say who."""
-
-    def __init__(self, message: str, *, delay: float, managers: tuple[str, ...]) -> None:
-        self.managers = managers
-        super().__init__(message, delay=delay)
-
-
-# A copy patched this many times within the window is being fought over.
-FIGHT_PATCHES = 5
-FIGHT_WINDOW_SECONDS = 60.0
-# Backoff while fighting: doubling from the first delay up to the cap, so a fight costs at most
-# a write every few minutes instead of a hot loop.
-FIGHT_FIRST_DELAY = 5.0
-FIGHT_MAX_DELAY = 300.0
-
-
-class FightGuard:
-    """Counts our patches per copy; past the threshold each further patch waits longer.
-
-    Only patches that put back the *same* desired state count: a new version of the source
-    object (its resourceVersion changed) is a legitimate update, not a fight, and resets the
-    count. What is left is a copy changed away from one desired state again and again.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._patches: dict[ObjectKey, collections.deque[float]] = {}
-        self._fights: dict[ObjectKey, int] = {}
-        self._next_allowed: dict[ObjectKey, float] = {}
-        self._source_version: dict[ObjectKey, str] = {}
-
-    def check(self, key: ObjectKey, live: RawObject, source_version: str = "") -> None:
-        """Raise ``FieldFight`` when ``key`` may not be patched yet; else record the patch."""
-        now = self._clock()
-        with self._lock:
-            if self._source_version.get(key) != source_version:
-                self._source_version[key] = source_version
-                self._patches.pop(key, None)
-                self._fights.pop(key, None)
-                self._next_allowed.pop(key, None)
-            times = self._patches.setdefault(key, collections.deque())
-            while times and now - times[0] > FIGHT_WINDOW_SECONDS:
-                times.popleft()
-            calm_since = self._next_allowed.get(key, 0.0)
-            if not times and now - calm_since > FIGHT_WINDOW_SECONDS:
-                self._fights.pop(key, None)  # a quiet window after the last backoff: forgiven
-            waiting = self._next_allowed.get(key, 0.0) - now
-            if waiting > 0:
-                raise FieldFight(
-                    f"{key}: still backing off from a field fight", delay=waiting, managers=()
-                )
-            if len(times) >= FIGHT_PATCHES:
-                count = self._fights.get(key, 0) + 1
-                self._fights[key] = count
-                delay = min(FIGHT_FIRST_DELAY * 2 ** (count - 1), FIGHT_MAX_DELAY)
-                self._next_allowed[key] = now + delay
-                times.clear()
-                managers = other_managers(live)
-                raise FieldFight(
-                    f"{key} was changed back {FIGHT_PATCHES} times within "
-                    f"{FIGHT_WINDOW_SECONDS:.0f}s; fields syncpipe owns are being fought over by "
-                    f"{', '.join(managers) or 'an unknown writer'}; backing off {delay:.0f}s",
-                    delay=delay,
-                    managers=managers,
-                )
-            times.append(now)
-
-
-def other_managers(live: RawObject) -> tuple[str, ...]:
-    """Field managers of ``live`` other than syncpipe (from ``metadata.managedFields``)."""
-    entries = meta(live).get("managedFields") or ()
-    names = {
-        str(e.get("manager"))
-        for e in entries
-        if isinstance(e, dict) and e.get("manager") and e.get("manager") != "syncpipe"
-    }
-    return tuple(sorted(names))
-
-
 _NOT_TRACKED: Any = object()  # ``Flow._apply``'s "this write is not remembered" marker
-
-
-def source_locator(key: ObjectKey) -> str:
-    """The ``syncpipe.io/source`` value: ``<resource>.<group>/<namespace>/<name>``."""
-    return f"{key.gvr.group_resource}/{key.namespace}/{key.name}"
-
-
-def parse_source_locator(value: str) -> tuple[str, str, str, str] | None:
-    """``(group, resource, namespace, name)`` from a locator, or None when malformed."""
-    parts = value.split("/", 2)
-    if len(parts) != 3 or not parts[0] or not parts[2]:
-        return None
-    group_resource, namespace, name = parts
-    resource, _, group = group_resource.partition(".")
-    return group, resource, namespace, name
-
-
-def hands_off(obj: RawObject, pointers: tuple[str, ...]) -> RawObject:
-    """A copy of ``obj`` with ``null`` at each pointer: the sink neither sets nor removes it.
-
-    ``null`` in a desired object means "not ours" to the three-way diff, so a field that was
-    owned before (say ``/spec/replicas`` before an HPA took over) is disowned and left alone.
-    Only the touched path is copied.
-    """
-    for pointer in pointers:
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-        if parts:
-            obj = _set_null(obj, parts)
-    return obj
-
-
-def _set_null(node: Any, parts: list[str]) -> Any:
-    if not isinstance(node, dict):
-        return node
-    head = parts[0]
-    if len(parts) == 1:
-        return {**node, head: None}
-    return {**node, head: _set_null(node.get(head, {}), parts[1:])}
 
 
 def _missing_namespace(exc: errors.ApiNotFound, target: ObjectKey) -> bool:
@@ -288,8 +168,8 @@ class Flow:
     _written: dict[ObjectKey, tuple[str | None, RawObject | None]] = attrs.field(factory=dict)
     fights: FightGuard = attrs.field(factory=FightGuard)
     _source_gvrs: dict[tuple[str, str], GroupVersionResource] = attrs.field(factory=dict)
-    _contexts: dict[GroupVersionResource, tuple[SyncContext, SyncContext]] = attrs.field(
-        factory=dict
+    _contexts: chain.ResourceContexts = attrs.field(
+        default=attrs.Factory(lambda self: chain.ResourceContexts(self.direction), takes_self=True)
     )
     # Guards the compound updates below (check-then-act over several entries). Single dict
     # and set operations are atomic in CPython and run on every event from every worker and
@@ -323,7 +203,7 @@ class Flow:
         copy's version) so that the reconcile finds no source and cleans the copy up.
         """
         locator = annotations_of(copy).get(ownership.SOURCE_ANNOTATION)
-        parsed = parse_source_locator(locator) if locator else None
+        parsed = ownership.parse_source_locator(locator) if locator else None
         if parsed is None:
             return None
         group, resource, namespace, name = parsed
@@ -360,17 +240,17 @@ class Flow:
                 )
             source_obj = source.informer.store.get(key)
         info = source.info if source is not None else None
-        ctx = self._context_for(info) if info else self.ctx
+        ctx = self._contexts.get(self.ctx, info) if info else self.ctx
         desired: RawObject | None = None
         skip = self.upsync and source_obj is not None and self._is_our_downsynced_copy(source_obj)
         if source_obj is not None and not skip:
             desired = chain.desired_object(source_obj, key=key, hooks=self.hooks, ctx=ctx)
         if desired is not None:
-            desired = ownership.with_source_locator(desired, source_locator(key))
+            desired = ownership.with_source_locator(desired, ownership.source_locator(key))
             if info is not None:
                 ignored = self.hooks.ignored_fields(info, self.direction)
                 if ignored:
-                    desired = hands_off(desired, ignored)
+                    desired = chain.hands_off(desired, ignored)
         target, target_info = self._target_for(key, desired)
         if target is None or target_info is None:
             return  # nothing to reach on the target side, and nothing to clean up
@@ -392,16 +272,6 @@ class Flow:
             self.fights.check(target, live, resource_version_of(source_obj or {}))
             self._apply(action, before=live)
         self._upsync_status(target, source_obj, live if action is None else None, target_info)
-
-    def _context_for(self, info: ResourceInfo) -> SyncContext:
-        """The hook context for ``info`` in this direction, made once per context and resource."""
-        base = self.ctx
-        cached = self._contexts.get(info.gvr)
-        if cached is not None and cached[0] is base and cached[1].resource is info:
-            return cached[1]
-        derived = base.for_resource(info, self.direction)
-        self._contexts[info.gvr] = (base, derived)
-        return derived
 
     def _is_our_downsynced_copy(self, obj: RawObject) -> bool:
         return ownership.is_owned(obj, syncer_name=self.ctx.syncer_name, upsynced=False)
@@ -451,7 +321,12 @@ class Flow:
             return  # de-selected, but the source Namespace exists (or may): keep it
         with self._lock:
             inferred = key in self._inferred_deletes
-        self.guard.check(key, inferred=inferred)
+        vetoed_by = (
+            chain.vetoed_by(source_obj, key=key, hooks=self.hooks, direction=self.direction)
+            if source_obj is not None
+            else ""
+        )
+        self.guard.check(key, inferred=inferred, vetoed_by=vetoed_by)
         action = planner.plan(side=self.target_side, key=target, desired=None, live=live)
         if action is not None:
             log.info("%s: deleting %s (source %s)", self.direction.value, target, key)
@@ -545,7 +420,7 @@ class Flow:
             return
         if source_obj is None:
             locator = annotations_of(live).get(ownership.SOURCE_ANNOTATION, "")
-            parsed = parse_source_locator(locator)
+            parsed = ownership.parse_source_locator(locator)
             if parsed is None:
                 return
             group, resource, namespace, name = parsed
@@ -656,64 +531,3 @@ class Flow:
             return result
         self._written.pop(target, None)
         return cached
-
-
-@attrs.define(eq=False)
-class StatusReturn:
-    """Returns the ``.status`` of downsynced copies to their upstream objects.
-
-    Keyed by the upstream (source) key like the downsync flow; a burst of status changes is
-    paced by ``runtime.statuspacing`` (a quiet object's change at once, later ones folded),
-    so the upstream gets at most one write per settle window.
-    Off per object with ``edge.kubestellar.io/return-status: "false"`` on the upstream object,
-    and per SyncerConfig with the same annotation on the config (an object selected only by
-    such configs returns no status). Where the upstream resource has no ``/status`` subresource
-    the main resource is patched, touching only ``/status``. Never for ``SERVER_OWNED_STATUS``.
-    """
-
-    flow: Flow
-    upstream_writer: Writer
-    # Refs (``SyncerConfig/<name>``) of configs that turned status return off.
-    configs_without_status: Callable[[], frozenset[str]] = lambda: frozenset()
-
-    def _off_by_config(self, key: ObjectKey, kind: str, labels: Mapping[str, str]) -> bool:
-        off = self.configs_without_status()
-        if not off:
-            return False
-        selection = self.flow.ctx.selection
-        reasons = selection.downsync_reasons(
-            key.gvr, key.namespace, key.name, kind=kind, labels=labels
-        )
-        return bool(reasons) and reasons <= off
-
-    def reconcile(self, key: ObjectKey) -> None:
-        if key.gvr.group_resource in SERVER_OWNED_STATUS:
-            return
-        flow = self.flow
-        source = flow.sources.get(key.gvr)
-        if source is None or source.informer is None or not source.informer.has_synced():
-            return
-        upstream_obj = source.informer.store.get(key)
-        if upstream_obj is None:
-            return
-        if annotations_of(upstream_obj).get(RETURN_STATUS_ANNOTATION) == "false":
-            return
-        if self._off_by_config(key, source.info.kind, labels_of(upstream_obj)):
-            return
-        target, info = flow.known_target(key)
-        if target is None or info is None:
-            return
-        informer = flow.resolver.target_informer(flow.direction, info)
-        copy = informer.store.get(target)
-        if copy is None or not ownership.is_owned(copy, syncer_name=flow.ctx.syncer_name):
-            return
-        status = copy.get("status")
-        action = planner.plan_status(
-            side=Side.UPSTREAM, key=key, desired_status=status, live=upstream_obj
-        )
-        if action is None:
-            return
-        if not source.info.status_subresource:
-            action = attrs.evolve(action, subresource="")
-        outcome = flow.hooks.apply_action(action=action, writer=self.upstream_writer)
-        flow.hooks.action_done(action=action, outcome=outcome)
