@@ -6,14 +6,15 @@ at each stage, what happened:
 
 1. **selection**: the configs (and their entries, by ``$.path``) that select it; when none
    does, the entries that came closest and what each missed (``syncpipe.config.nearmiss``);
-   or the plugins whose ``syncpipe_select`` vetoed it (each asked on its own, through
-   pluggy's ``subset_hook_caller``);
+   or the plugins whose ``syncpipe_select`` vetoed it (``Hooks.selection_verdict``);
 2. **transforms**: each one that ran, in the order the pipeline runs them (the chain itself
    runs them, each wrapped to observe its input and output), with its effect as a diff
    computed by ``deepdiff`` and shown as JSON Pointers;
-3. **fields left to others**: the ``syncpipe_ignored_fields`` the sink neither sets nor
+3. **status return** (downsync): each status transform's effect on the status the copy
+   reports, in the order they run (``hooks.chain.return_status``, observed the same way);
+4. **fields left to others**: the ``syncpipe_ignored_fields`` the sink neither sets nor
    removes;
-4. **the plan**: the writes the run made to the object and its copy (creates with their
+5. **the plan**: the writes the run made to the object and its copy (creates with their
    body, patches with their RFC 6902 operations, deletes, status writes), and any rejection.
 
 Everything is computed by the pipeline's own functions over the engine's memory stores; the
@@ -22,6 +23,7 @@ only thing ``explain`` adds is observation.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,20 +32,20 @@ from deepdiff import DeepDiff
 
 from syncpipe import errors
 from syncpipe.builtin import ownership
+from syncpipe.builtin.ownership import source_locator
 from syncpipe.config.nearmiss import NearMiss, misses_of, near_misses
 from syncpipe.config.selection import Selection
-from syncpipe.hooks.chain import run_transforms
+from syncpipe.hooks.chain import hands_off, return_status, run_transforms
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.manager import Hooks
 from syncpipe.hooks.transforms import Transform
-from syncpipe.model.events import Direction
+from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject, labels_of
 from syncpipe.model.resources import ResourceInfo
 from syncpipe.replay.engine import ReplayEngine
 from syncpipe.replay.plan import Pending, PlannedWrite, Rejection, ReplayResult
 from syncpipe.replay.served import ServedResources
-from syncpipe.runtime.flow import hands_off, source_locator
 
 BUILTIN_SELECTION = "builtin.selection"
 """The built-in ``syncpipe_select``: its ``False`` for an object no config selects is not a veto."""
@@ -91,6 +93,7 @@ class Explanation:
     near_misses: tuple[NearMiss, ...] = ()
     vetoed_by: tuple[str, ...] = ()
     steps: tuple[TransformStep, ...] = ()
+    status_steps: tuple[TransformStep, ...] = ()
     ignored_fields: tuple[str, ...] = ()
     desired: RawObject | None = None
     target: ObjectKey | None = None
@@ -182,25 +185,10 @@ def _selected_by(
     return {ref: tuple(sorted(found)) for ref, found in sorted(paths.items())}
 
 
-def vetoes(
-    hooks: Hooks, ctx: SyncContext, direction: Direction, key: ObjectKey, obj: RawObject
-) -> tuple[str, ...]:
-    """The plugins whose ``syncpipe_select`` answers ``False`` for the object, each asked
-    alone through pluggy."""
-    pm = hooks.pm
-    impls = pm.hook.syncpipe_select.get_hookimpls()
-    found: list[str] = []
-    for impl in impls:
-        others = [other.plugin for other in impls if other is not impl]
-        alone = pm.subset_hook_caller("syncpipe_select", remove_plugins=others)
-        try:
-            opinions = alone(key=key, obj=obj, direction=direction, ctx=ctx)
-        except Exception as exc:  # noqa: BLE001 - reported as that plugin's answer
-            found.append(f"{impl.plugin_name} (failed: {exc})")
-            continue
-        if False in opinions:
-            found.append(impl.plugin_name)
-    return tuple(found)
+def vetoes(hooks: Hooks, direction: Direction, key: ObjectKey, obj: RawObject) -> tuple[str, ...]:
+    """The plugins whose ``syncpipe_select`` answers ``False`` for the object (the pipeline's
+    own verdict, ``Hooks.selection_verdict``)."""
+    return hooks.selection_verdict(key=key, obj=obj, direction=direction).vetoed_by
 
 
 def diff(before: RawObject, after: RawObject) -> tuple[Change, ...]:
@@ -230,8 +218,9 @@ def _absent(value: Any) -> bool:
     return type(value).__name__ == "NotPresent"
 
 
-def _observed(transform: Transform, steps: list[TransformStep]) -> Transform:
-    """``transform``, wrapped to record what each of its functions did."""
+def _observed(transform: Transform, steps: list[TransformStep], *, prefix: str = "") -> Transform:
+    """``transform``, wrapped to record what each of its functions did (``prefix``: the
+    JSON Pointer of what they are given within the object, ``/status`` for status)."""
 
     def watch(fn: Callable[[RawObject, SyncContext], RawObject] | None) -> Any:
         if fn is None:
@@ -273,6 +262,21 @@ def transform_steps(
         )
     )
     return tuple(steps), located
+
+
+def status_steps(
+    hooks: Hooks, info: ResourceInfo, key: ObjectKey, copy: RawObject | None
+) -> tuple[TransformStep, ...]:
+    """Each status transform's effect on the status ``copy`` reports, in run order."""
+    status = (copy or {}).get("status")
+    if not isinstance(status, dict):
+        return ()
+    steps: list[TransformStep] = []
+    observed = [_observed(t, steps, prefix="/status") for t in hooks.transforms()]
+    ctx = hooks.ctx.for_resource(info, Direction.UP)
+    with contextlib.suppress(errors.TransformError):  # the failing step carries its message
+        return_status(status, key=key, transforms=observed, ctx=ctx)
+    return tuple(steps)
 
 
 def _target_key(
@@ -330,7 +334,7 @@ def explain(
     selected_by = _selected_by(selection, direction, info, key, obj)
     # The built-in selection's "no" for an object no config selects is no veto.
     vetoed = tuple(
-        v for v in vetoes(hooks, ctx, direction, key, obj) if v != BUILTIN_SELECTION or selected_by
+        v for v in vetoes(hooks, direction, key, obj) if v != BUILTIN_SELECTION or selected_by
     )
     explanation = attrs.evolve(base, selected_by=selected_by, vetoed_by=vetoed)
     if not selected_by:
@@ -362,9 +366,16 @@ def _with_plan(
     result: ReplayResult,
 ) -> Explanation:
     """``explanation`` with the writes, rejections and pending work about the object or its
-    copy."""
+    copy, and (downsync) what status return does with the copy's status."""
     key = explanation.key
     target = _target_key(engine, explanation.direction, key, desired)
+    if explanation.selected and explanation.direction is Direction.DOWN:
+        info = engine.apis[Side.UPSTREAM].served.by_gvr(key.gvr)
+        copy = engine.apis[Side.DOWNSTREAM].get_or_none(target.gvr, target.namespace, target.name)
+        if info is not None:
+            explanation = attrs.evolve(
+                explanation, status_steps=status_steps(engine.hooks, info, key, copy)
+            )
 
     def about(other: ObjectKey) -> bool:
         return _same_object(other, key) or _same_object(other, target)

@@ -11,6 +11,7 @@ JSON document (keys sorted)::
      "transforms": [{"name": "team-label", "plugin": "...", "phase": "custom", "error": "",
                      "changes": [{"path": "/metadata/labels/team", "change": "added",
                                   "before": null, "after": "blue"}]}],
+     "status_transforms": [TRANSFORM, as above, with paths under /status],
      "ignored_fields": ["/spec/replicas"],
      "desired": {...}, "target": {"side": "downstream", "resource": ..., ...},
      "writes": [WRITE as in ``syncpipe replay -o json``], "rejected": [...], "pending": [...]}
@@ -23,7 +24,7 @@ from typing import Any
 import orjson
 
 from syncpipe.model.keys import ObjectKey
-from syncpipe.replay.explain import Change, Explanation
+from syncpipe.replay.explain import Change, Explanation, TransformStep
 from syncpipe.replay.plan import describe_key
 from syncpipe.replay.render import write_to_json
 
@@ -42,6 +43,22 @@ def _key_json(key: ObjectKey, side: str) -> dict[str, str]:
     }
 
 
+def _steps_json(steps: tuple[TransformStep, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": s.name,
+            "plugin": s.plugin,
+            "phase": s.phase,
+            "error": s.error,
+            "changes": [
+                {"path": c.path, "change": c.change, "before": c.before, "after": c.after}
+                for c in s.changes
+            ],
+        }
+        for s in steps
+    ]
+
+
 def to_json(explanation: Explanation) -> dict[str, Any]:
     """The explanation as one JSON-ready document (see the module docstring)."""
     e = explanation
@@ -56,19 +73,8 @@ def to_json(explanation: Explanation) -> dict[str, Any]:
             for m in e.near_misses
         ],
         "vetoed_by": list(e.vetoed_by),
-        "transforms": [
-            {
-                "name": s.name,
-                "plugin": s.plugin,
-                "phase": s.phase,
-                "error": s.error,
-                "changes": [
-                    {"path": c.path, "change": c.change, "before": c.before, "after": c.after}
-                    for c in s.changes
-                ],
-            }
-            for s in e.steps
-        ],
+        "transforms": _steps_json(e.steps),
+        "status_transforms": _steps_json(e.status_steps),
         "ignored_fields": list(e.ignored_fields),
         "desired": e.desired,
         "target": None if e.target is None else _key_json(e.target, e.direction.target.value),
@@ -124,11 +130,11 @@ def _selection_lines(e: Explanation) -> list[str]:
     return lines
 
 
-def _transform_lines(e: Explanation) -> list[str]:
-    if not e.steps:
+def _step_lines(title: str, steps: tuple[TransformStep, ...]) -> list[str]:
+    if not steps:
         return []
-    lines = ["", "Transforms, in the order they ran:"]
-    for number, step in enumerate(e.steps, 1):
+    lines = ["", title]
+    for number, step in enumerate(steps, 1):
         head = f"  {number}. {step.name} ({step.plugin}, phase {step.phase})"
         if step.error:
             lines.append(f"{head}: failed: {step.error}")
@@ -137,6 +143,15 @@ def _transform_lines(e: Explanation) -> list[str]:
         else:
             lines.append(f"{head}:")
             lines.extend(f"       {_change_line(c)}" for c in step.changes)
+    return lines
+
+
+def _transform_lines(e: Explanation) -> list[str]:
+    lines = _step_lines("Transforms, in the order they ran:", e.steps)
+    lines += _step_lines(
+        "Status return: status transforms on the copy's status, in the order they ran:",
+        e.status_steps,
+    )
     if e.ignored_fields:
         lines += ["", f"Fields left to others: {', '.join(e.ignored_fields)}"]
     return lines

@@ -54,14 +54,16 @@ class StampPlugin:
         return [Transform(name="stamp", forward=self.stamp)]
 
 
-def synced(*, plugins: tuple[object, ...] = (), **kw: Any) -> tuple[PipelineHarness, Any]:
+def synced(*, plugins: Any = (), **kw: Any) -> tuple[PipelineHarness, Any]:
     harness = PipelineHarness(plugins=plugins, **kw)
     harness.upstream.apply(WORKLOAD)
     return harness, harness.sync()
 
 
 def test_the_first_pass_creates_the_selected_objects_with_the_plugins_transform_applied():
-    harness, result = synced(plugins=(StampPlugin(),), plugin_options={"stamp": {"value": "v1"}})
+    harness, result = synced(
+        plugins={"stamp": StampPlugin()}, plugin_options={"stamp": {"value": "v1"}}
+    )
     web = result.created("apps/v1", "Deployment", "shop/web")
     assert web["metadata"]["annotations"]["example.com/stamp"] == "v1"
     assert web["metadata"]["labels"]["syncpipe.io/owner"] == "edge1"
