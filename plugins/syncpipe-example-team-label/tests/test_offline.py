@@ -1,0 +1,69 @@
+"""The example plugin in the real pipeline, offline: the writes it leads to, and none at rest."""
+
+import pytest
+import syncpipe_team_label
+
+from syncpipe.plugin import PluginOptionError
+
+WORKLOAD = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "nginx:1"}]}
+"""
+
+
+@pytest.fixture
+def harness(pipeline_harness):
+    harness = pipeline_harness(
+        plugins={"team-label": syncpipe_team_label},
+        plugin_options={"team-label": {"team": "blue"}},
+    )
+    harness.upstream.apply(WORKLOAD)
+    return harness
+
+
+def test_every_copy_downstream_carries_the_configured_team(harness):
+    result = harness.sync()
+    web = result.created("apps/v1", "Deployment", "shop/web")
+    assert web["metadata"]["labels"]["example.com/team"] == "blue"
+    namespace = result.created("v1", "Namespace", "shop")
+    assert namespace["metadata"]["labels"]["example.com/team"] == "blue"
+
+
+def test_the_label_costs_no_write_at_rest(harness):
+    harness.sync()
+    harness.assert_at_rest()
+
+
+def test_a_change_upstream_patches_only_what_changed_and_keeps_the_label(harness):
+    harness.sync()
+    harness.upstream.apply(WORKLOAD.replace("nginx:1", "nginx:2"))
+    result = harness.sync()
+    assert result.patched("apps/v1", "Deployment", "shop/web") == [
+        {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "nginx:2"}
+    ]
+    copy = harness.downstream.get("apps/v1", "Deployment", "shop/web")
+    assert copy["metadata"]["labels"]["example.com/team"] == "blue"
+
+
+def test_without_the_option_the_team_is_edge(pipeline_harness):
+    harness = pipeline_harness(plugins={"team-label": syncpipe_team_label})
+    harness.upstream.apply(WORKLOAD)
+    web = harness.sync().created("apps/v1", "Deployment", "shop/web")
+    assert web["metadata"]["labels"]["example.com/team"] == "edge"
+
+
+def test_a_misspelt_option_stops_the_pipeline_before_any_write(pipeline_harness):
+    harness = pipeline_harness(
+        plugins={"team-label": syncpipe_team_label},
+        plugin_options={"team-label": {"taem": "blue"}},
+    )
+    harness.upstream.apply(WORKLOAD)
+    with pytest.raises(PluginOptionError, match="did you mean 'team'"):
+        harness.sync()
