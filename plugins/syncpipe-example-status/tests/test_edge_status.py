@@ -6,24 +6,17 @@ import pytest
 import syncpipe_edge_status
 
 from syncpipe.plugin import PluginOptionError
+from syncpipe.testing import manifests
 
-WORKLOAD = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: "nginx:1"}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec:
-  ports: [{port: 80}]
-"""
+WORKLOAD = [
+    manifests.deployment("shop", "web"),
+    {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"ports": [{"port": 80}]},
+    },
+]
 REPORTED = {"replicas": 2, "readyReplicas": 1, "observedGeneration": 1}
 
 
@@ -33,7 +26,7 @@ def synced(pipeline_harness, **options):
         plugin_options={"edge-status": options},
         syncer_name="edge1",
     )
-    harness.upstream.apply(WORKLOAD)
+    harness.upstream.apply(*WORKLOAD)
     harness.sync()
     return harness
 
@@ -103,10 +96,10 @@ def test_downsync_is_left_alone(pipeline_harness):
         plugins={"edge-status": syncpipe_edge_status},
         plugin_options={"edge-status": {"kinds": "Deployment"}},
     )
-    harness.upstream.apply(WORKLOAD)
+    harness.upstream.apply(*WORKLOAD)
     web = harness.sync().created("apps/v1", "Deployment", "shop/web")
     assert "status" not in web
-    assert web["spec"]["replicas"] == 2
+    assert web["spec"]["replicas"] == 1
 
 
 def test_a_value_that_is_no_boolean_is_refused_before_any_write(pipeline_harness):
@@ -114,7 +107,7 @@ def test_a_value_that_is_no_boolean_is_refused_before_any_write(pipeline_harness
         plugins={"edge-status": syncpipe_edge_status},
         plugin_options={"edge-status": {"ready": "maybe"}},
     )
-    harness.upstream.apply(WORKLOAD)
+    harness.upstream.apply(*WORKLOAD)
     with pytest.raises(PluginOptionError, match="option 'ready'"):
         harness.sync()
     assert harness.downstream.get("apps/v1", "Deployment", "shop/web") is None

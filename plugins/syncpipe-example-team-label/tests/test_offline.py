@@ -1,21 +1,14 @@
 """The example plugin in the real pipeline, offline: the writes it leads to, and none at rest."""
 
+import copy
+
 import pytest
 import syncpipe_team_label
 
 from syncpipe.plugin import PluginOptionError
+from syncpipe.testing import manifests
 
-WORKLOAD = """
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {containers: [{name: web, image: "nginx:1"}]}
-"""
+WORKLOAD = manifests.deployment("shop", "web")
 
 
 @pytest.fixture
@@ -43,13 +36,15 @@ def test_the_label_costs_no_write_at_rest(harness):
 
 def test_a_change_upstream_patches_only_what_changed_and_keeps_the_label(harness):
     harness.sync()
-    harness.upstream.apply(WORKLOAD.replace("nginx:1", "nginx:2"))
+    changed = copy.deepcopy(WORKLOAD)
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox:2"
+    harness.upstream.apply(changed)
     result = harness.sync()
     assert result.patched("apps/v1", "Deployment", "shop/web") == [
-        {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "nginx:2"}
+        {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "busybox:2"}
     ]
-    copy = harness.downstream.get("apps/v1", "Deployment", "shop/web")
-    assert copy["metadata"]["labels"]["example.com/team"] == "blue"
+    web = harness.downstream.get("apps/v1", "Deployment", "shop/web")
+    assert web["metadata"]["labels"]["example.com/team"] == "blue"
 
 
 def test_without_the_option_the_team_is_edge(pipeline_harness):
