@@ -20,6 +20,15 @@ WORKLOAD = [
 REPORTED = {"replicas": 2, "readyReplicas": 1, "observedGeneration": 1}
 
 
+def edge_condition(message: str, condition_type: str = "Edge") -> dict[str, str]:
+    return {
+        "type": condition_type,
+        "status": "True",
+        "reason": "StatusReturned",
+        "message": message,
+    }
+
+
 def synced(pipeline_harness, **options):
     harness = pipeline_harness(
         plugins={"edge-status": syncpipe_edge_status},
@@ -43,7 +52,10 @@ def test_the_returned_status_of_a_named_kind_carries_the_edge_summary(pipeline_h
         {
             "op": "add",
             "path": "/status",
-            "value": {**REPORTED, "edge": {"syncer": "edge1", "ready": "1/2"}},
+            "value": {
+                **REPORTED,
+                "conditions": [edge_condition("returned by syncer edge1; ready 1/2")],
+            },
         }
     ]
 
@@ -64,17 +76,35 @@ def test_a_new_status_on_the_edge_updates_only_what_changed(pipeline_harness):
     )
     ops = harness.sync().status_written("apps/v1", "Deployment", "shop/web")
     assert sorted(ops, key=lambda op: op["path"]) == [
-        {"op": "replace", "path": "/status/edge/ready", "value": "2/2"},
+        {
+            "op": "replace",
+            "path": "/status/conditions/0/message",
+            "value": "returned by syncer edge1; ready 2/2",
+        },
         {"op": "replace", "path": "/status/readyReplicas", "value": 2},
     ]
 
 
-def test_the_field_and_the_ready_summary_follow_the_options(pipeline_harness):
-    harness = synced(pipeline_harness, kinds="Deployment", field="edgeSummary", ready="false")
+def test_the_copys_conditions_are_kept_one_of_the_same_type_replaced_and_their_shape_taken(
+    pipeline_harness,
+):
+    harness = synced(pipeline_harness, kinds="Deployment")
+    available = {"type": "Available", "status": "True", "lastUpdateTime": "2026-01-01T00:00:00Z"}
+    stale = edge_condition("from somewhere else")
+    reported = {**REPORTED, "conditions": [available, stale]}
+    harness.downstream.set_status("apps/v1", "Deployment", "shop/web", reported)
+    (op,) = harness.sync().status_written("apps/v1", "Deployment", "shop/web")
+    assert op["value"]["conditions"] == [
+        available,
+        {"lastUpdateTime": None, **edge_condition("returned by syncer edge1; ready 1/2")},
+    ]
+
+
+def test_the_condition_type_and_the_ready_count_follow_the_options(pipeline_harness):
+    harness = synced(pipeline_harness, kinds="Deployment", condition="AtTheEdge", ready="false")
     harness.downstream.set_status("apps/v1", "Deployment", "shop/web", REPORTED)
     (op,) = harness.sync().status_written("apps/v1", "Deployment", "shop/web")
-    assert op["value"]["edgeSummary"] == {"syncer": "edge1"}
-    assert "edge" not in op["value"]
+    assert op["value"]["conditions"] == [edge_condition("returned by syncer edge1", "AtTheEdge")]
 
 
 def test_kinds_not_named_get_their_status_unchanged(pipeline_harness):
