@@ -8,6 +8,9 @@ it too, since labels are synced).
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -401,4 +404,29 @@ def create_when_served(
         interval=0.2,
         ignore=(errors.ApiNotFound,),
         message=f"could not create {gvr.resource} {body['metadata']['name']}: API not served",
+    )
+
+
+def syncpipe_between_planes(
+    upstream: Any, downstream: Any, command: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m syncpipe COMMAND ARGS`` between the test planes (their admin kubeconfigs),
+    run to its end; ``env`` adds to the environment."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "syncpipe",
+            command,
+            "--upstream-kubeconfig",
+            str(upstream.admin_kubeconfig),
+            "--downstream-kubeconfig",
+            str(downstream.admin_kubeconfig),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
     )

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -36,27 +34,7 @@ def syncpipe_select(key, obj, direction, ctx):
 
 def explain(upstream, downstream, *args: str, env: dict[str, str] | None = None) -> Any:
     """``syncpipe explain ARGS -o json`` against the test planes, its document."""
-    command = [
-        sys.executable,
-        "-m",
-        "syncpipe",
-        "explain",
-        *args,
-        "--upstream-kubeconfig",
-        str(upstream.admin_kubeconfig),
-        "--downstream-kubeconfig",
-        str(downstream.admin_kubeconfig),
-        "-o",
-        "json",
-    ]
-    done = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
+    done = h.syncpipe_between_planes(upstream, downstream, "explain", *args, "-o", "json", env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

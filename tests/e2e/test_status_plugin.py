@@ -9,9 +9,6 @@ for one of its declared options stops the syncer before it writes anything.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from tests.e2e import helpers as h
@@ -64,25 +61,14 @@ def test_the_status_returned_upstream_carries_the_edge_summary(syncer_cli, up_re
 def test_an_option_value_of_the_wrong_type_stops_the_syncer_with_one_error_line(
     upstream, downstream, syncer_crds, e2e_cleanup, unique_name
 ):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "syncpipe",
-            "run",
-            "--upstream-kubeconfig",
-            str(upstream.admin_kubeconfig),
-            "--downstream-kubeconfig",
-            str(downstream.admin_kubeconfig),
-            "--syncer-name",
-            unique_name,
-            "--plugin-opt",
-            "edge-status.ready=maybe",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    done = h.syncpipe_between_planes(
+        upstream,
+        downstream,
+        "run",
+        "--syncer-name",
+        unique_name,
+        "--plugin-opt",
+        "edge-status.ready=maybe",
     )
     assert done.returncode != 0
     errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
