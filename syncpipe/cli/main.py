@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "dev": "syncpipe.cli.dev",
     "explain": "syncpipe.cli.explain",
     "plan": "syncpipe.cli.plan",
+    "plugins": "syncpipe.cli.plugins",
     "record": "syncpipe.cli.record",
     "replay": "syncpipe.cli.replay",
     "run": "syncpipe.cli.run",

@@ -19,7 +19,7 @@ the hook), so the common path costs nothing extra.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -79,6 +79,7 @@ class Hooks:
     ctx: SyncContext = attrs.field(on_setattr=_keep_typed_settings)
     transform_order: tuple[str, ...] = ()
     typed_settings: dict[str, dict[str, Any]] | None = attrs.field(default=None, init=False)
+    given_settings: Mapping[str, Mapping[str, Any]] | None = attrs.field(default=None, init=False)
     _transforms: tuple[Transform, ...] | None = None
     _options: dict[str, tuple[PluginOption, ...]] | None = None
     _ignored: dict[tuple[ResourceInfo, Direction], tuple[str, ...]] = attrs.field(factory=dict)
@@ -103,6 +104,7 @@ class Hooks:
             plugins=self.plugin_names(),
             ignored=[name for name in given if self.pm.is_blocked(name)],
         )
+        self.given_settings = given
         self.typed_settings = typed
         self.ctx = attrs.evolve(self.ctx, plugin_settings=typed)
         hook = self.pm.hook.syncpipe_configure
@@ -151,28 +153,46 @@ class Hooks:
     # -- per object ----------------------------------------------------------------------
 
     def select(self, *, key: ObjectKey, obj: RawObject, direction: Direction) -> bool:
-        return self.selection_verdict(key=key, obj=obj, direction=direction).selected
+        """Whether the plugins select ``obj``: one pluggy call (a ``False`` vetoes)."""
+        hook = self.pm.hook.syncpipe_select
+        try:
+            opinions = hook(key=key, obj=obj, direction=direction, ctx=self.ctx)
+        except Exception as exc:  # the hot path: no helper call in between
+            raise _object_error(hook, exc, subject=key) from exc
+        return False if False in opinions else True in opinions
 
     def selection_verdict(
         self, *, key: ObjectKey, obj: RawObject, direction: Direction
     ) -> SelectionVerdict:
         """Whether the plugins select ``obj``, and which of them vetoed it.
 
-        The common case is one pluggy call. Only on a veto is each implementation asked again
-        on its own (through ``pm.subset_hook_caller``) to learn who said ``False``: select hooks
-        must be pure, so asking twice is safe.
+        One pluggy call. The vetoers are read off its answers when every implementation
+        answered and no wrapper could have changed them (pluggy returns the answers in call
+        order); otherwise each implementation is asked again on its own (through
+        ``pm.subset_hook_caller``): select hooks must be pure, so asking twice is safe.
         """
+        opinions = self._opinions(key=key, obj=obj, direction=direction)
+        if False not in opinions:
+            return SELECTED if True in opinions else NOT_INCLUDED
+        hook = self.pm.hook.syncpipe_select
+        impls = hook.get_hookimpls()
+        if len(impls) == len(opinions) and not any(i.wrapper or i.hookwrapper for i in impls):
+            vetoers = tuple(
+                impl.plugin_name
+                for impl, answer in zip(reversed(impls), opinions, strict=True)
+                if answer is False
+            )
+        else:
+            vetoers = self._vetoers(key=key, obj=obj, direction=direction)
+        return SelectionVerdict(selected=False, vetoed_by=vetoers)
+
+    def _opinions(self, *, key: ObjectKey, obj: RawObject, direction: Direction) -> list[Any]:
         hook = self.pm.hook.syncpipe_select
         try:
-            opinions = hook(key=key, obj=obj, direction=direction, ctx=self.ctx)
-            if False in opinions:
-                return SelectionVerdict(
-                    selected=False,
-                    vetoed_by=self._vetoers(key=key, obj=obj, direction=direction),
-                )
+            opinions: list[Any] = hook(key=key, obj=obj, direction=direction, ctx=self.ctx)
         except Exception as exc:
             raise _object_error(hook, exc, subject=key) from exc
-        return SELECTED if True in opinions else NOT_INCLUDED
+        return opinions
 
     def _vetoers(self, *, key: ObjectKey, obj: RawObject, direction: Direction) -> tuple[str, ...]:
         return tuple(
@@ -216,9 +236,15 @@ class Hooks:
     # -- writes and observers ------------------------------------------------------------
 
     def apply_action(self, *, action: Action, writer: ActionWriter) -> RawObject | None:
-        outcome: RawObject | None = self.pm.hook.syncpipe_apply_action(
-            action=action, writer=writer, ctx=self.ctx
-        )
+        """Carry out ``action``. API errors pass through to be classified as usual; anything
+        else a plugin raises rejects the object, naming the plugin."""
+        hook = self.pm.hook.syncpipe_apply_action
+        try:
+            outcome: RawObject | None = hook(action=action, writer=writer, ctx=self.ctx)
+        except errors.SyncpipeError:
+            raise
+        except Exception as exc:
+            raise _object_error(hook, exc, subject=action.key) from exc
         return outcome
 
     def action_done(self, *, action: Action, outcome: RawObject | None) -> None:

@@ -1,9 +1,10 @@
 """Named transforms: what plugins register so the host can order and name them.
 
 Order-sensitive work never relies on pluggy's call order: each plugin registers ``Transform``
-objects through ``syncpipe_register_transforms``; the host sorts them by ``(phase, name)`` (or
-by the configured ``--transform-order``) and calls them itself, so every error names the
-transform that failed and replays are deterministic.
+objects through ``syncpipe_register_transforms``; the host sorts them by ``(phase, name)`` and
+calls them itself, so every error names the transform that failed and replays are
+deterministic. (``Settings.transform_order`` can place names first within a phase; it is
+internal, no flag sets it: a plugin picks its place with ``phase``.)
 """
 
 from __future__ import annotations

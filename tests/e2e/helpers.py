@@ -21,6 +21,28 @@ from syncpipe.testing import wait_for
 
 T = TypeVar("T")
 
+
+def run_args(upstream: Any, downstream: Any, *extra: str) -> list[str]:
+    """``python -m syncpipe run`` between the test planes (``upstream``/``downstream`` are the
+    control-plane fixtures) with ``extra`` flags."""
+    return command_args(upstream, downstream, "run", *extra)
+
+
+def command_args(upstream: Any, downstream: Any, command: str, *extra: str) -> list[str]:
+    """``python -m syncpipe COMMAND`` between the test planes with ``extra`` flags."""
+    return [
+        sys.executable,
+        "-m",
+        "syncpipe",
+        command,
+        "--upstream-kubeconfig",
+        str(upstream.admin_kubeconfig),
+        "--downstream-kubeconfig",
+        str(downstream.admin_kubeconfig),
+        *extra,
+    ]
+
+
 TEST_LABEL = "e2e.syncpipe.io/test"
 DOWNSYNCED = "edge.kubestellar.io/downsynced"
 UPSYNCED = "edge.kubestellar.io/upsynced"
@@ -410,20 +432,9 @@ def create_when_served(
 def syncpipe_between_planes(
     upstream: Any, downstream: Any, command: str, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m syncpipe COMMAND ARGS`` between the test planes (their admin kubeconfigs),
-    run to its end; ``env`` adds to the environment."""
+    """``command_args`` run to its end; ``env`` adds to the environment."""
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "syncpipe",
-            command,
-            "--upstream-kubeconfig",
-            str(upstream.admin_kubeconfig),
-            "--downstream-kubeconfig",
-            str(downstream.admin_kubeconfig),
-            *args,
-        ],
+        command_args(upstream, downstream, command, *args),
         capture_output=True,
         text=True,
         timeout=120,

@@ -136,3 +136,25 @@ def test_an_essential_built_in_cannot_be_disabled(name: str) -> None:
 def test_an_optional_built_in_can_be_disabled() -> None:
     pm = manager.build(builtins=builtin.MODULES, load_entry_points=False, disabled=["renature"])
     assert not pm.has_plugin("builtin.renature")
+
+
+class _Writer:
+    def apply(self, _action: object) -> None:
+        raise errors.ApiConflict("stale", status=409)
+
+
+def test_a_plugin_failing_to_apply_an_action_rejects_the_object_but_api_errors_pass() -> None:
+    from syncpipe.plugin import Delete, Side
+
+    class Timing:
+        @hookimpl(tryfirst=True)
+        def syncpipe_apply_action(self) -> None:
+            raise RuntimeError("clock gone")
+
+    action = Delete(side=Side.DOWNSTREAM, key=KEY, uid="u")
+    with pytest.raises(ObjectHookError, match="plugin 'timing': syncpipe_apply_action failed"):
+        hooks_with(("timing", Timing())).apply_action(action=action, writer=_Writer())
+    pm = manager.build(builtins=builtin.MODULES, load_entry_points=False)
+    hooks = manager.Hooks(pm=pm, ctx=SyncContext(syncer_name="s"))
+    with pytest.raises(errors.ApiConflict):
+        hooks.apply_action(action=action, writer=_Writer())

@@ -65,3 +65,14 @@ def test_a_wrapper_around_select_still_sees_the_common_call() -> None:
 
     verdict(hooks_with(yes=Opinion(True), wrap=Wrapper()))
     assert seen == [[True]]
+
+
+def test_vetoers_are_found_when_some_plugins_have_no_opinion() -> None:
+    hooks = hooks_with(no=Opinion(False), shrug=Opinion(None), yes=Opinion(True))
+    assert verdict(hooks) == SelectionVerdict(False, ("no",))
+
+
+def test_vetoers_are_read_off_the_answers_when_every_plugin_answered() -> None:
+    no, yes = Opinion(False), Opinion(True)
+    assert verdict(hooks_with(no=no, yes=yes)) == SelectionVerdict(False, ("no",))
+    assert (no.calls, yes.calls) == (1, 1)
