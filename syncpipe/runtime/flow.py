@@ -4,19 +4,18 @@ Downsync (upstream → downstream) and upsync (downstream → upstream) are the 
 the sides swapped: a ``Flow`` holds the source informers (every object of a selected resource)
 and the target informers (only the copies this syncer owns, by label selector), and its
 ``reconcile`` is level-triggered: it reads the current source object and the current owned
-copy from the caches and decides what to write; the events that queued the key are not
-consulted, so ten events for one object cost one reconcile.
+copy from the caches; the events that queued the key are not consulted, so ten events for one
+object cost one reconcile.
 
-Ownership rules (KubeStellar's, with its limitations fixed):
-- only copies carrying this syncer's marks are updated or deleted; a namesake we did not create
-  is reported as an ``OwnershipConflict`` and left alone (never adopted);
-- downsync only: ``edge.kubestellar.io/downsync-overwrite: "false"`` on the upstream object
-  means create once, then never update nor delete (the copy is marked ``"false"`` too, so the
-  choice survives the upstream object's deletion); ``"true"``/absent: upstream is the truth;
-- a copy is deleted when its source object is deleted or stops being selected; a downsynced
-  Namespace only when the upstream Namespace itself is gone (deleting a namespace deletes
-  everything in it, including what we do not own);
-- a downsynced copy is never upsynced back (no ping-pong when selections overlap).
+``reconcile`` is a thin shell around one pure function: it reads the state (source object,
+desired object after the hook chain, live copy, inferred-delete flag, whether the source
+namespace exists), ``sink/reconcileplan.py::plan_reconcile`` decides everything (ownership,
+overwrite/freeze, namespace prerequisites, create/patch/delete and the patch, upsync status;
+the rules are listed there), and the shell carries the plan out: the namespace prerequisite
+(``runtime/targetnamespaces.py``), the deletion circuit breaker and the fight guard
+(``runtime/safety.py``), the write, the status. It reacts to a write's answer only where the
+planner could not know it: ``AlreadyExists`` re-plans with the existing object, a missing
+namespace is ensured and the create retried.
 
 Each copy records where it came from in the annotation ``syncpipe.io/source``, so events on the
 target side find their source key without parsing names (namespace mapping and renaturing may
@@ -27,19 +26,18 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import attrs
 
 from syncpipe import errors
-from syncpipe.builtin import namespaces, ownership
+from syncpipe.builtin import ownership
 from syncpipe.config.selection import Selection
 from syncpipe.hooks import chain
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.manager import Hooks
-from syncpipe.model.actions import Action, Create, Patch
+from syncpipe.model.actions import Action, Create, Delete
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import (
@@ -54,7 +52,9 @@ from syncpipe.runtime.safety import DeletionGuard
 from syncpipe.runtime.safety import FightGuard as FightGuard
 from syncpipe.runtime.statusreturn import RETURN_STATUS_ANNOTATION as RETURN_STATUS_ANNOTATION
 from syncpipe.runtime.statusreturn import StatusReturn as StatusReturn
-from syncpipe.sink import planner
+from syncpipe.runtime.targetnamespaces import TargetNamespaces
+from syncpipe.sink import reconcileplan
+from syncpipe.sink.reconcileplan import NamespacePrerequisite
 from syncpipe.source.informer import EventSource
 
 log = logging.getLogger(__name__)
@@ -63,8 +63,6 @@ log = logging.getLogger(__name__)
 WAIT_FOR_API_SECONDS = 1.0
 # Caches that have not finished their first list yet are waited for this long per retry.
 WAIT_FOR_CACHE_SECONDS = 0.05
-# A namespace ensured within this many seconds is not created again by another worker.
-NAMESPACE_RECHECK_SECONDS = 5.0
 
 
 class Writer(Protocol):
@@ -139,10 +137,6 @@ def _missing_namespace(exc: errors.ApiNotFound, target: ObjectKey) -> bool:
     return bool(target.namespace) and (exc.details or {}).get("kind") == "namespaces"
 
 
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
-
-
 @attrs.define(eq=False)
 class Flow:
     """Everything one direction knows, and its reconcile function."""
@@ -159,11 +153,6 @@ class Flow:
     sources: dict[GroupVersionResource, SourceState] = attrs.field(factory=dict)
     _target_of: dict[ObjectKey, ObjectKey] = attrs.field(factory=dict)
     _inferred_deletes: set[ObjectKey] = attrs.field(factory=set)
-    _verified_namespaces: set[str] = attrs.field(factory=set)
-    # Namespaces this flow made sure exist, and when: workers that all found one missing at
-    # once create it once; one found missing again later (someone deleted it) is created anew.
-    _created_namespaces: dict[str, float] = attrs.field(factory=dict)
-    _namespace_locks: dict[str, threading.Lock] = attrs.field(factory=dict)
     # Per copy: (resourceVersion our last write replaced, what the server returned).
     _written: dict[ObjectKey, tuple[str | None, RawObject | None]] = attrs.field(factory=dict)
     fights: FightGuard = attrs.field(factory=FightGuard)
@@ -175,6 +164,15 @@ class Flow:
     # and set operations are atomic in CPython and run on every event from every worker and
     # dispatcher, so they go without it: a contended lock there cost more than the reconcile.
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
+    namespaces: TargetNamespaces = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.namespaces = TargetNamespaces(
+            direction=self.direction,
+            get=self.target_writer.get,
+            apply=self._apply,
+            ctx=lambda: self.hooks.ctx,
+        )
 
     @property
     def ctx(self) -> SyncContext:
@@ -231,6 +229,7 @@ class Flow:
     # -- reconcile ---------------------------------------------------------------------------
 
     def reconcile(self, key: ObjectKey) -> None:
+        """Read the state ``key`` needs, let the planner decide, carry the plan out."""
         source = self.sources.get(key.gvr)
         source_obj: RawObject | None = None
         if source is not None and source.informer is not None:
@@ -240,17 +239,7 @@ class Flow:
                 )
             source_obj = source.informer.store.get(key)
         info = source.info if source is not None else None
-        ctx = self._contexts.get(self.ctx, info) if info else self.ctx
-        desired: RawObject | None = None
-        skip = self.upsync and source_obj is not None and self._is_our_downsynced_copy(source_obj)
-        if source_obj is not None and not skip:
-            desired = chain.desired_object(source_obj, key=key, hooks=self.hooks, ctx=ctx)
-        if desired is not None:
-            desired = ownership.with_source_locator(desired, ownership.source_locator(key))
-            if info is not None:
-                ignored = self.hooks.ignored_fields(info, self.direction)
-                if ignored:
-                    desired = chain.hands_off(desired, ignored)
+        desired = self._desired(key, source_obj, info)
         target, target_info = self._target_for(key, desired)
         if target is None or target_info is None:
             return  # nothing to reach on the target side, and nothing to clean up
@@ -258,20 +247,84 @@ class Flow:
         if not informer.has_synced():
             raise errors.RetryableError("target cache not synced yet", delay=WAIT_FOR_CACHE_SECONDS)
         live = self._fresh_live(target, informer.store.get(target))
+        plan = self._plan(key, target, target_info, source_obj, desired, live)
+        self._execute(plan, key, target_info, source_obj, desired, live)
+
+    def _plan(
+        self,
+        key: ObjectKey,
+        target: ObjectKey,
+        target_info: ResourceInfo,
+        source_obj: RawObject | None,
+        desired: RawObject | None,
+        live: RawObject | None,
+    ) -> reconcileplan.ReconcilePlan:
+        """The planner's answer for the state read (the one place the facts are gathered)."""
+        return reconcileplan.plan_reconcile(
+            direction=self.direction,
+            target=target,
+            source=source_obj,
+            desired=desired,
+            live=live,
+            syncer_name=self.ctx.syncer_name,
+            inferred_delete=key in self._inferred_deletes,
+            source_namespace_exists=(
+                self.source_namespace_exists(key.name) if target.gvr == NAMESPACE_GVR else None
+            ),
+            status_subresource=target_info.status_subresource,
+            namespace_mapper=self.ctx.namespace_mapper,
+        )
+
+    def _desired(
+        self, key: ObjectKey, source_obj: RawObject | None, info: ResourceInfo | None
+    ) -> RawObject | None:
+        """What the target side should hold: the hook chain's result, located and with the
+        fields left to others handed off (None: nothing)."""
+        if source_obj is None:
+            return None
+        if self.upsync and self._is_our_downsynced_copy(source_obj):
+            return None  # never upsync what we downsynced (no ping-pong)
+        ctx = self._contexts.get(self.ctx, info) if info else self.ctx
+        desired = chain.desired_object(source_obj, key=key, hooks=self.hooks, ctx=ctx)
         if desired is None:
-            self._maybe_delete(key, target, source_obj, live)
+            return None
+        desired = ownership.with_source_locator(desired, ownership.source_locator(key))
+        if info is not None:
+            ignored = self.hooks.ignored_fields(info, self.direction)
+            if ignored:
+                desired = chain.hands_off(desired, ignored)
+        return desired
+
+    def _execute(
+        self,
+        plan: reconcileplan.ReconcilePlan,
+        key: ObjectKey,
+        target_info: ResourceInfo,
+        source_obj: RawObject | None,
+        desired: RawObject | None,
+        live: RawObject | None,
+    ) -> None:
+        """Carry out ``plan``'s steps in order (see ``sink/reconcileplan.py``)."""
+        if plan.forget:
+            with self._lock:
+                self._target_of.pop(key, None)
+                self._inferred_deletes.discard(key)
             return
-        if live is None:
-            self._create(target, desired, target_info)
-            return
-        if not self.upsync and not ownership.overwrite_enabled(source_obj):
-            self._freeze(target, live)
-            return
-        action = planner.plan(side=self.target_side, key=target, desired=desired, live=live)
-        if action is not None:
-            self.fights.check(target, live, resource_version_of(source_obj or {}))
+        if plan.conflict:
+            raise errors.OwnershipConflict(plan.conflict)
+        action = plan.action
+        if isinstance(action, Delete):
+            self._delete(plan, action, key=key, source_obj=source_obj, live=live)
+        elif isinstance(action, Create) and desired is not None:
+            self._create(
+                plan, action, key=key, info=target_info, source_obj=source_obj, desired=desired
+            )
+        elif action is not None:
+            if plan.fight_version is not None and live is not None:
+                self.fights.check(action.key, live, plan.fight_version)
             self._apply(action, before=live)
-        self._upsync_status(target, source_obj, live if action is None else None, target_info)
+        if plan.status is not None:
+            self._apply(plan.status)
 
     def _is_our_downsynced_copy(self, obj: RawObject) -> bool:
         return ownership.is_owned(obj, syncer_name=self.ctx.syncer_name, upsynced=False)
@@ -299,93 +352,61 @@ class Flow:
         self._target_of[key] = target
         return target, info
 
-    def _maybe_delete(
+    def _delete(
         self,
+        plan: reconcileplan.ReconcilePlan,
+        action: Delete,
+        *,
         key: ObjectKey,
-        target: ObjectKey,
         source_obj: RawObject | None,
         live: RawObject | None,
     ) -> None:
-        if live is None:
-            with self._lock:
-                self._target_of.pop(key, None)
-                self._inferred_deletes.discard(key)
-            return
-        if not ownership.is_owned(live, syncer_name=self.ctx.syncer_name, upsynced=self.upsync):
-            return
-        if not self.upsync and not ownership.overwrite_enabled(live):
-            return  # "create once, never delete"
-        if target.gvr == NAMESPACE_GVR and (
-            source_obj is not None or self.source_namespace_exists(key.name) is not False
-        ):
-            return  # de-selected, but the source Namespace exists (or may): keep it
-        with self._lock:
-            inferred = key in self._inferred_deletes
         vetoed_by = (
             chain.vetoed_by(source_obj, key=key, hooks=self.hooks, direction=self.direction)
-            if source_obj is not None
+            if plan.excluded and source_obj is not None
             else ""
         )
-        self.guard.check(key, inferred=inferred, vetoed_by=vetoed_by)
-        action = planner.plan(side=self.target_side, key=target, desired=None, live=live)
-        if action is not None:
-            log.info("%s: deleting %s (source %s)", self.direction.value, target, key)
-            try:
-                self._apply(action, before=live)
-            except errors.ApiNotFound:
-                pass
-            except errors.ApiConflict:
-                pass  # the UID precondition failed: a newer namesake, not ours to delete
+        self.guard.check(key, inferred=plan.inferred, vetoed_by=vetoed_by)
+        log.info("%s: deleting %s (source %s)", self.direction.value, action.key, key)
+        try:
+            self._apply(action, before=live)
+        except errors.ApiNotFound:
+            pass
+        except errors.ApiConflict:
+            pass  # the UID precondition failed: a newer namesake, not ours to delete
         with self._lock:
             self._inferred_deletes.discard(key)
 
-    def _check_mapped_namespace(self, namespace: str) -> None:
-        """Under a namespace mapping, objects only go into namespaces carrying our locator."""
-        mapper = self.ctx.namespace_mapper
-        if self.upsync or mapper is None or mapper.name == "identity":
-            return
-        with self._lock:
-            if namespace in self._verified_namespaces:
-                return
-        existing = self.target_writer.get(ObjectKey(NAMESPACE_GVR, "", namespace))
-        if existing is None:
-            self._ensure_namespace(namespace)
-        else:
-            expected = mapper.upstream_namespace_for(namespace)
-            found = annotations_of(existing).get(namespaces.UPSTREAM_NAMESPACE_ANNOTATION)
-            if found is None or found != expected:
-                raise errors.OwnershipConflict(
-                    f"namespace {namespace} exists downstream without the locator of upstream "
-                    f"namespace {expected!r}; refusing to put objects into it"
-                )
-        with self._lock:
-            self._verified_namespaces.add(namespace)
-
-    def _create(self, target: ObjectKey, desired: RawObject, info: ResourceInfo) -> None:
-        if target.namespace:
-            self._check_mapped_namespace(target.namespace)
-        action = Create(side=self.target_side, key=target, body=planner.with_record(desired))
+    def _create(
+        self,
+        plan: reconcileplan.ReconcilePlan,
+        action: Create,
+        *,
+        key: ObjectKey,
+        info: ResourceInfo,
+        source_obj: RawObject | None,
+        desired: RawObject,
+    ) -> None:
+        target = action.key
+        namespace = plan.namespace
+        if namespace is not None:
+            self.namespaces.prepare(namespace)
         try:
-            created = self._apply_create(action)
+            created = self._apply_create(action, namespace)
         except errors.ApiAlreadyExists:
+            # Our own copy not yet in the cache (restart, cache lag), or a namesake: re-plan.
             existing = self.target_writer.get(target)
             if existing is None:
                 raise errors.RetryableError("namesake vanished; retrying", delay=0.2) from None
-            if ownership.is_owned(existing, syncer_name=self.ctx.syncer_name, upsynced=self.upsync):
-                # Our own copy, not yet in the cache (restart, or cache lag): converge by patch.
-                patch = planner.plan(
-                    side=self.target_side, key=target, desired=desired, live=existing
-                )
-                if patch is not None:
-                    self._apply(patch, before=None)
-                return
-            raise errors.OwnershipConflict(
-                f"{target} exists on the {self.target_side.value} side and was not created by "
-                f"syncer {self.ctx.syncer_name!r}; leaving it alone"
-            ) from None
+            replan = self._plan(key, target, info, source_obj, desired, existing)
+            if replan.conflict:
+                raise errors.OwnershipConflict(replan.conflict) from None
+            if replan.action is not None:
+                self._apply(replan.action, before=None)
+            return
         except errors.ApiNotFound as exc:
             if _missing_namespace(exc, target):
-                self._ensure_namespace(target.namespace)
+                self.namespaces.ensure(namespace or NamespacePrerequisite(name=target.namespace))
                 raise errors.RetryableError(
                     f"created namespace {target.namespace}", delay=0.05
                 ) from exc
@@ -394,10 +415,18 @@ class Flow:
                 f"{target.gvr} is not served on the {self.target_side.value} side yet",
                 delay=WAIT_FOR_API_SECONDS,
             ) from exc
-        if self.upsync and created is not None:
-            self._upsync_status(target, None, created, info)
+        if plan.status_after_create is not None and isinstance(created, dict):
+            status = reconcileplan.plan_upsync_status(
+                side=self.target_side,
+                target=target,
+                source=source_obj,
+                live=created,
+                status_subresource=info.status_subresource,
+            )
+            if status is not None:
+                self._apply(status)
 
-    def _apply_create(self, action: Create) -> Any:
+    def _apply_create(self, action: Create, namespace: NamespacePrerequisite | None) -> Any:
         """Create; when the namespace is missing, make it and create again right away (the
         first object of a namespace would otherwise wait for a retry)."""
         try:
@@ -405,98 +434,8 @@ class Flow:
         except errors.ApiNotFound as exc:
             if not _missing_namespace(exc, action.key):
                 raise
-            self._ensure_namespace(action.key.namespace)
+            self.namespaces.ensure(namespace or NamespacePrerequisite(name=action.key.namespace))
         return self._apply(action, before=None)
-
-    def _upsync_status(
-        self,
-        target: ObjectKey,
-        source_obj: RawObject | None,
-        live: RawObject | None,
-        info: ResourceInfo,
-    ) -> None:
-        """Upsync carries status too: the source's ``.status`` onto the upstream copy."""
-        if not self.upsync or live is None:
-            return
-        if source_obj is None:
-            locator = annotations_of(live).get(ownership.SOURCE_ANNOTATION, "")
-            parsed = ownership.parse_source_locator(locator)
-            if parsed is None:
-                return
-            group, resource, namespace, name = parsed
-            for gvr, state in self.sources.items():
-                if gvr.group == group and gvr.resource == resource and state.informer:
-                    source_obj = state.informer.store.get(ObjectKey(gvr, namespace, name))
-            if source_obj is None:
-                return
-        status = source_obj.get("status")
-        action = planner.plan_status(
-            side=self.target_side, key=target, desired_status=status, live=live
-        )
-        if action is None:
-            return
-        if not info.status_subresource:
-            action = attrs.evolve(action, subresource="")
-        self._apply(action)
-
-    def _ensure_namespace(self, namespace: str) -> None:
-        """Create a missing target namespace, bare and marked ours.
-
-        Downstream under a namespace mapping the namespace also carries the locator of its
-        upstream namespace, and an existing namesake without that locator is a collision: it is
-        reported, never adopted. Otherwise an existing namespace is used as it is.
-        """
-        with self._lock:
-            namespace_lock = self._namespace_locks.setdefault(namespace, threading.Lock())
-        with namespace_lock:  # one create per namespace, not one per waiting worker
-            self._ensure_namespace_locked(namespace)
-
-    def _ensure_namespace_locked(self, namespace: str) -> None:
-        ns_key = ObjectKey(NAMESPACE_GVR, "", namespace)
-        with self._lock:
-            created = self._created_namespaces.get(namespace)
-            if created is not None and time.monotonic() - created < NAMESPACE_RECHECK_SECONDS:
-                return
-        body: RawObject = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-        mapper = self.ctx.namespace_mapper
-        mapped = not self.upsync and mapper is not None and mapper.name != "identity"
-        upstream_ns = mapper.upstream_namespace_for(namespace) if mapped else None
-        if mapped and upstream_ns:
-            locator = {namespaces.UPSTREAM_NAMESPACE_ANNOTATION: upstream_ns}
-            body["metadata"]["annotations"] = locator
-        mark = ownership.mark_upsynced if self.upsync else ownership.mark_downsynced
-        body = mark(body, self.ctx)
-        action = Create(side=self.target_side, key=ns_key, body=planner.with_record(body))
-        try:
-            self._apply(action)
-            log.info("%s: created namespace %s", self.direction.value, namespace)
-            with self._lock:
-                self._created_namespaces[namespace] = time.monotonic()
-        except errors.ApiAlreadyExists:
-            if not mapped:
-                with self._lock:
-                    self._created_namespaces[namespace] = time.monotonic()
-                return
-            existing = self.target_writer.get(ns_key) or {}
-            found = annotations_of(existing).get(namespaces.UPSTREAM_NAMESPACE_ANNOTATION)
-            if found != upstream_ns:
-                raise errors.OwnershipConflict(
-                    f"namespace {namespace} exists downstream without the locator of upstream "
-                    f"namespace {upstream_ns!r}; refusing to adopt it"
-                ) from None
-
-    def _freeze(self, target: ObjectKey, live: RawObject) -> None:
-        """Overwrite off upstream: only make sure the copy says so too (then leave it be)."""
-        if annotations_of(live).get(ownership.OVERWRITE_ANNOTATION) == "false":
-            return
-        ops: list[dict[str, Any]]
-        if "annotations" in meta(live):
-            path = f"/metadata/annotations/{_escape(ownership.OVERWRITE_ANNOTATION)}"
-            ops = [{"op": "add", "path": path, "value": "false"}]
-        else:
-            value = {ownership.OVERWRITE_ANNOTATION: "false"}
-            ops = [{"op": "add", "path": "/metadata/annotations", "value": value}]
-        self._apply(Patch(side=self.target_side, key=target, ops=ops), before=live)
 
     def _apply(self, action: Action, before: Any = _NOT_TRACKED) -> Any:
         """Write ``action``; with ``before`` (the live object it was planned on, or None), the
