@@ -54,6 +54,11 @@ LOCATOR_STEP = "source-locator"
 """The step after the transforms that marks the copy with its source (``syncpipe.io/source``)."""
 
 
+STATUS_FLOW = "status"
+FLOWS = {Direction.DOWN: frozenset({"downsync", STATUS_FLOW}), Direction.UP: frozenset({"upsync"})}
+"""The flows (replay queue names) that work on an object in each direction."""
+
+
 class ExplainError(errors.SyncpipeError):
     """The object to explain cannot be named: an unknown kind, an ambiguous one."""
 
@@ -377,13 +382,23 @@ def _with_plan(
                 explanation, status_steps=status_steps(engine.hooks, info, key, copy)
             )
 
-    def about(other: ObjectKey) -> bool:
-        return _same_object(other, key) or _same_object(other, target)
+    direction = explanation.direction
+    flows = FLOWS[direction]
+
+    def written(w: PlannedWrite) -> bool:
+        """A write to the copy, or status return's to the object itself."""
+        action = w.action
+        if action.side is direction.target:
+            return w.flow in flows and _same_object(action.key, target)
+        return w.flow == STATUS_FLOW and _same_object(action.key, key)
+
+    def about(flow: str, other: ObjectKey) -> bool:
+        return flow in flows and (_same_object(other, key) or _same_object(other, target))
 
     return attrs.evolve(
         explanation,
         target=target,
-        writes=tuple(w for w in result.writes if about(w.action.key)),
-        rejected=tuple(r for r in result.rejected if about(r.key)),
-        pending=tuple(p for p in result.pending if about(p.key)),
+        writes=tuple(w for w in result.writes if written(w)),
+        rejected=tuple(r for r in result.rejected if about(r.flow, r.key)),
+        pending=tuple(p for p in result.pending if about(p.flow, p.key)),
     )

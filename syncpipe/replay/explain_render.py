@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from syncpipe.model.events import Direction
 from syncpipe.model.keys import ObjectKey
 from syncpipe.replay.explain import Change, Explanation, TransformStep
 from syncpipe.replay.plan import describe_key
@@ -120,7 +121,10 @@ def _selection_lines(e: Explanation) -> list[str]:
             lines.append(f"  {config}" + (f"  {', '.join(paths)}" if paths else ""))
     else:
         lines.append("Not selected: no config selects it.")
-        if e.near_misses:
+        if not e.near_misses:
+            way = "downsync" if e.direction is Direction.DOWN else "upsync"
+            lines.append(f"No config has an entry for {way}.")
+        else:
             lines.append("Closest entries:")
             for miss in e.near_misses:
                 where = f" {', '.join(miss.paths)}" if miss.paths else ""

@@ -16,9 +16,8 @@ from syncpipe.model.actions import Create, JsonPatchOp, Patch
 from syncpipe.model.events import Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject
+from syncpipe.replay.explain import STATUS_FLOW
 from syncpipe.replay.plan import Pending, PlannedWrite, Rejection, describe_key
-
-STATUS_FLOW = "status"
 
 
 @attrs.frozen(kw_only=True)

@@ -179,6 +179,17 @@ def test_explain_reads_a_snapshot_offline_as_text_and_as_json(snapshot):
     }
 
 
+def test_going_up_an_object_is_explained_with_the_upsync_writes_only(snapshot):
+    args = ["explain", "namespace", "shop", "--snapshot", str(snapshot), "--direction", "up"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "Namespace shop (namespaces, downstream -> upstream)" in result.output
+    assert "No config has an entry for upsync." in result.output
+    assert "Planned: no write" in result.output  # the downsync of namespace shop is not this
+    down = CliRunner().invoke(cli, args[:-2])
+    assert "downsync create downstream namespaces shop" in down.output
+
+
 def test_explain_without_clusters_or_snapshot_is_one_error_line():
     result = CliRunner().invoke(cli, ["explain", "configmap", "a/b"])
     assert result.exit_code == 2

@@ -94,6 +94,7 @@ def syncpipe_register_transforms(ctx: SyncContext) -> list[Transform]:
     kinds = kinds_of(ctx)
 
     def named_kind(resource: ResourceInfo) -> bool:
+        """The kinds the kinds option names."""
         return resource.kind in kinds
 
     return [
