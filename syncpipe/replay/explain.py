@@ -289,7 +289,12 @@ def _target_key(
 ) -> ObjectKey:
     """Where the copy is: from the desired object, or (nothing desired) by the mapping."""
     if desired is not None:
-        target = engine.target_info(direction, str(desired["apiVersion"]), str(desired["kind"]))
+        # As the flows resolve a copy's resource: by kind on the target side, at the desired
+        # object's version if served there (only ``apis``: the engine's stable interface).
+        served = engine.apis[direction.target].served
+        group, _, version = str(desired["apiVersion"]).rpartition("/")
+        kind = str(desired["kind"])
+        target = served.find_kind(group, kind, version) or served.find_kind(group, kind)
         if target is not None:
             return ObjectKey.from_object(target.gvr, desired)
     mapper = engine.hooks.ctx.namespace_mapper
