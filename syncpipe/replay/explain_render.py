@@ -25,7 +25,8 @@ import orjson
 
 from syncpipe.model.events import Direction
 from syncpipe.model.keys import ObjectKey
-from syncpipe.replay.explain import Change, Explanation, TransformStep
+from syncpipe.replay.explain import Explanation
+from syncpipe.replay.observe import Change, TransformStep
 from syncpipe.replay.plan import describe_key
 from syncpipe.replay.render import write_to_json
 

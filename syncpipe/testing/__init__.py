@@ -17,21 +17,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from syncpipe.model.resources import CRD_GVR
 
 if TYPE_CHECKING:
-    from syncpipe.testing.harness import (
-        ClusterState,
-        PipelineHarness,
-        manifests_of,
-        select_everything,
-    )
+    from syncpipe.testing.clusterstate import ClusterState
+    from syncpipe.testing.harness import PipelineHarness
+    from syncpipe.testing.manifests import manifests_of, select_everything
     from syncpipe.testing.planned import PassResult, Write
 
 # The harness imports the whole pipeline: loaded on first use, not by every pytest run that
 # loads this package's fixtures.
 _LAZY = {
-    "ClusterState": "syncpipe.testing.harness",
+    "ClusterState": "syncpipe.testing.clusterstate",
     "PipelineHarness": "syncpipe.testing.harness",
-    "manifests_of": "syncpipe.testing.harness",
-    "select_everything": "syncpipe.testing.harness",
+    "manifests_of": "syncpipe.testing.manifests",
+    "select_everything": "syncpipe.testing.manifests",
     "PassResult": "syncpipe.testing.planned",
     "Write": "syncpipe.testing.planned",
 }

@@ -44,16 +44,13 @@ from typing import Any
 
 import orjson
 import pluggy
-import yaml
 
 from syncpipe import builtin
-from syncpipe.config import manifests
-from syncpipe.config.documents import located_objects, objects_of
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
 from syncpipe.model.events import Side
 from syncpipe.model.objects import RawObject
-from syncpipe.model.resources import CRD_GVR, NAMESPACE_GVR, GroupVersionResource, ResourceInfo
+from syncpipe.model.resources import GroupVersionResource, ResourceInfo
 from syncpipe.replay.engine import ReplayEngine
 from syncpipe.replay.served import ServedResources
 from syncpipe.replay.snapshot import (
@@ -64,23 +61,22 @@ from syncpipe.replay.snapshot import (
     SideInfo,
     resource_from_json,
 )
+from syncpipe.testing.clusterstate import STARTED_AT, ClusterState
+from syncpipe.testing.manifests import Manifest, manifests_of, select_everything
 from syncpipe.testing.planned import PassResult, Write
 
 __all__ = ["ClusterState", "PipelineHarness", "manifests_of", "select_everything"]
+# ``ClusterState``, ``manifests_of`` and ``select_everything`` live in ``clusterstate`` and
+# ``manifests``; they are part of the harness's API and re-exported here.
 
 DISCOVERY_FILE = "discovery-kube-apiserver-v1.20.2.json"
 """What a real kube-apiserver 1.20.2 serves (the test control planes' version), captured from
 one with ``syncpipe.replay.capture.describe_side``; both harness sides serve it, plus the
 resources of the CustomResourceDefinitions stated on them."""
 
-STARTED_AT = "2026-01-01T00:00:00Z"
-"""The virtual start of every harness run: creation timestamps derive from it."""
-
 PASS_INTERVAL = 3600.0
 """Virtual seconds between passes: longer than every window the syncer keeps, so each pass
 starts quiet (a status change is a quiet object's change, written at once)."""
-
-Manifest = RawObject | str
 
 
 @functools.cache
@@ -96,198 +92,11 @@ def kube_apiserver_discovery() -> SideInfo:
     )
 
 
-def manifests_of(*items: Manifest) -> list[RawObject]:
-    """Objects from dicts and YAML strings (multi-document; ``kind: List`` unpacked)."""
-    found: list[RawObject] = []
-    for item in items:
-        if isinstance(item, str):
-            found.extend(dict(obj) for _, obj in located_objects(item, file="<manifest>"))
-        else:
-            found.extend(dict(obj) for _, obj in objects_of(item))
-    return found
-
-
-def select_everything(*items: Manifest, name: str = "everything") -> RawObject:
-    """A SyncerConfig selecting exactly these objects and their namespaces, by name (what
-    ``syncpipe config from-manifests`` writes)."""
-    text = yaml.safe_dump_all(manifests_of(*items))
-    objects = manifests.read_manifest_objects(text, file="<manifests>")
-    config = manifests.syncer_config_selecting(manifests.resolve(objects), name=name)
-    return config.to_dict()
-
-
-def _group_version(api_version: str) -> tuple[str, str]:
-    group, _, version = api_version.rpartition("/")
-    return group, version
-
-
-def _split_name(name: str) -> tuple[str, str]:
-    namespace, _, short = name.rpartition("/")
-    return namespace, short
-
-
-class ClusterState:
-    """One side of the harness: the objects stated on it, and its changes between passes.
-
-    Before the first ``sync()`` the stated objects are the side's initial state; afterwards
-    each call is a change the next pass delivers as a watch event. Objects are given as a
-    client sends them: the harness adds what a server would (uid, resourceVersion,
-    creationTimestamp, generation) and the Namespace of a namespaced object if none was
-    stated (as if it had been created first).
-    """
-
-    def __init__(self, harness: PipelineHarness, side: Side) -> None:
-        self._harness = harness
-        self.side = side
-        self._initial: dict[tuple[GroupVersionResource, str, str], RawObject] = {}
-        self._changes: list[tuple[RecordType, RawObject]] = []
-        self._uids = 0
-
-    # -- stating changes ---------------------------------------------------------------------
-
-    def apply(self, *items: Manifest) -> None:
-        """Create these objects, or replace them (a stored ``.status`` is kept unless given)."""
-        for obj in manifests_of(*items):
-            namespace = str((obj.get("metadata") or {}).get("namespace") or "")
-            if namespace and self._resource_of(obj).namespaced:
-                self._ensure_namespace(namespace)
-            self._put(obj)
-
-    def delete(self, api_version: str, kind: str, name: str) -> None:
-        """Delete ``name`` (``namespace/name``, or ``name`` when cluster-scoped)."""
-        current = self.get(api_version, kind, name)
-        if current is None:
-            raise KeyError(f"no {kind} {name} {self.side.value} to delete")
-        if self._harness.started:
-            self._changes.append((RecordType.DELETED, current))
-        else:
-            del self._initial[self._key(current)]
-
-    def set_status(self, api_version: str, kind: str, name: str, status: Mapping[str, Any]) -> None:
-        """Set ``name``'s ``.status``, as its controller would (e.g. the edge's for a copy)."""
-        current = self.get(api_version, kind, name)
-        if current is None:
-            raise KeyError(f"no {kind} {name} {self.side.value} to set the status of")
-        self._put({**current, "status": dict(status)}, keep_status=False)
-
-    def get(self, api_version: str, kind: str, name: str) -> RawObject | None:
-        """The object ``name`` on this side now (changes stated since the last pass
-        included), or ``None``."""
-        group, version = _group_version(api_version)
-        info = self.served.find_kind(group, kind, version) or self.served.find_kind(group, kind)
-        if info is None:
-            raise KeyError(f"{kind} of {api_version} is not served {self.side.value}")
-        namespace, short = _split_name(name)
-        return self._current((info.gvr, namespace if info.namespaced else "", short))
-
-    def _current(self, key: tuple[GroupVersionResource, str, str]) -> RawObject | None:
-        for record_type, obj in reversed(self._changes):
-            if self._key(obj) == key:
-                return None if record_type is RecordType.DELETED else obj
-        if self._harness.started:
-            return self._harness.engine.apis[self.side].get_or_none(*key)
-        return self._initial.get(key)
-
-    # -- internals ---------------------------------------------------------------------------
-
-    @property
-    def served(self) -> ServedResources:
-        return self._harness.served(self.side)
-
-    def _resource_of(self, obj: RawObject) -> ResourceInfo:
-        group, version = _group_version(str(obj.get("apiVersion", "")))
-        kind = str(obj.get("kind", ""))
-        info = self.served.find_kind(group, kind, version)
-        if info is None:
-            raise KeyError(
-                f"{kind} of {obj.get('apiVersion')!r} is not served {self.side.value}: "
-                "state its CustomResourceDefinition first"
-            )
-        return info
-
-    def _key(self, obj: RawObject) -> tuple[GroupVersionResource, str, str]:
-        info = self._resource_of(obj)
-        meta = obj.get("metadata") or {}
-        return info.gvr, str(meta.get("namespace") or "") if info.namespaced else "", meta["name"]
-
-    def _ensure_namespace(self, name: str) -> None:
-        if self.get(NAMESPACE_GVR.api_version, "Namespace", name) is None:
-            self._put({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
-
-    def _put(self, obj: RawObject, *, keep_status: bool = True) -> None:
-        info = self._resource_of(obj)
-        key = self._key(obj)
-        current = self._current(key)
-        served = self._as_served(obj, current, info, keep_status=keep_status)
-        is_crd = (info.gvr.group, info.gvr.resource) == (CRD_GVR.group, CRD_GVR.resource)
-        if is_crd and not self._harness.started:
-            self.served.crd_changed(served, deleted=False)
-        if self._harness.started:
-            event = RecordType.MODIFIED if current is not None else RecordType.ADDED
-            self._changes.append((event, served))
-        else:
-            self._initial[key] = served
-
-    def _as_served(
-        self,
-        obj: RawObject,
-        current: RawObject | None,
-        info: ResourceInfo,
-        *,
-        keep_status: bool,
-    ) -> RawObject:
-        """``obj`` with the metadata a server assigns; an update keeps uid and creation
-        time and bumps ``generation`` when the spec changed."""
-        meta = dict(obj.get("metadata") or {})
-        if info.namespaced and not meta.get("namespace"):
-            meta["namespace"] = "default"
-        served = {**obj, "metadata": meta}
-        if current is None:
-            self._uids += 1
-            meta["uid"] = f"{self.side.value}-{self._uids:04d}"
-            meta["creationTimestamp"] = STARTED_AT
-            if "spec" in obj or self.served.is_custom(info.gvr):
-                meta["generation"] = 1
-        else:
-            old = current.get("metadata") or {}
-            for field in ("uid", "creationTimestamp"):
-                meta[field] = old[field]
-            if "generation" in old:
-                changed = _spec_of(current) != _spec_of(served)
-                meta["generation"] = int(old["generation"]) + (1 if changed else 0)
-            if keep_status and "status" not in obj and "status" in current:
-                served["status"] = current["status"]
-        meta["resourceVersion"] = self._harness.next_resource_version(self.side)
-        return served
-
-    def initial_records(self) -> list[Record]:
-        """The initial lists: every stated object (Namespaces and CRDs first)."""
-        order = {NAMESPACE_GVR.resource: 0, CRD_GVR.resource: 1}
-        keys = sorted(self._initial, key=lambda k: (order.get(k[0].resource, 2), k))
-        return [
-            Record(t=0.0, side=self.side, type=RecordType.LIST, gvr=k[0], object=self._initial[k])
-            for k in keys
-        ]
-
-    def take_changes(self, t: float) -> list[Record]:
-        """The changes stated since the last pass, as watch events at ``t``."""
-        records = [
-            Record(t=t, side=self.side, type=record_type, gvr=self._key(obj)[0], object=obj)
-            for record_type, obj in self._changes
-        ]
-        self._changes = []
-        return records
-
-
 def _named(plugins: Sequence[object] | Mapping[str, object]) -> dict[str, object]:
     """Each plugin under its name: as given, else its module's or its class's name."""
     if isinstance(plugins, Mapping):
         return dict(plugins)
     return {str(getattr(p, "__name__", None) or type(p).__name__): p for p in plugins}
-
-
-def _spec_of(obj: RawObject) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
 
 
 def _listed_resources(served: ServedResources) -> list[ResourceInfo]:

@@ -13,7 +13,7 @@ from syncpipe.hooks.transforms import Transform
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import labels_of, with_labels
-from syncpipe.replay import explain, explain_render
+from syncpipe.replay import explain, explain_render, observe
 from syncpipe.testing import PipelineHarness, select_everything
 from syncpipe.testing.manifests import configmap
 from tests.unit.replay.factories import CM
@@ -60,10 +60,10 @@ def test_a_selected_object_names_its_config_each_transform_in_order_and_its_writ
     )
     names = [s.name for s in e.steps]
     assert names.index("strip-server-fields") < names.index("seen") < names.index("ownership")
-    assert names[-1] == explain.LOCATOR_STEP
+    assert names[-1] == observe.LOCATOR_STEP
     seen = next(s for s in e.steps if s.name == "seen")
     assert seen.changes == (
-        explain.Change(path="/metadata/labels", change="added", after={"seen": "yes"}),
+        observe.Change(path="/metadata/labels", change="added", after={"seen": "yes"}),
     )
     assert e.desired is not None
     assert e.desired["metadata"]["labels"]["seen"] == "yes"
@@ -151,10 +151,10 @@ def test_an_unknown_kind_or_a_misplaced_namespace_is_a_clear_error(harness):
 def test_the_diff_names_each_change_by_json_pointer():
     before = {"metadata": {"labels": {"a/b": "1"}, "name": "x"}, "data": {"k": "v"}}
     after = {"metadata": {"labels": {"a/b": "2"}, "name": "x"}, "spec": [1]}
-    assert explain.diff(before, after) == (
-        explain.Change(path="/data", change="removed", before={"k": "v"}),
-        explain.Change(path="/metadata/labels/a~1b", change="changed", before="1", after="2"),
-        explain.Change(path="/spec", change="added", after=[1]),
+    assert observe.diff(before, after) == (
+        observe.Change(path="/data", change="removed", before={"k": "v"}),
+        observe.Change(path="/metadata/labels/a~1b", change="changed", before="1", after="2"),
+        observe.Change(path="/spec", change="added", after=[1]),
     )
 
 
