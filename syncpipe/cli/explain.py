@@ -124,13 +124,19 @@ def command(
             )
             config_objects = None  # the header carries them
         engine = ReplayEngine(header=header, settings=settings, configs=config_objects)
-        result = engine.run(records)
+        given: dict[explain.CopyKey, RawObject] = {}
+        short = name.rpartition("/")[2]
+        result = engine.run(
+            explain.keeping_copies(records, side=way.target, name=short, into=given)
+        )
         served = engine.apis[way.source].served
         key = explain.object_key(explain.resolve_kind(served, kind), name)
         fallback: RawObject | None = None
         if way.source in clients:  # not listed when no config selects its resource
             fallback = clients[way.source].get_or_none(key.gvr, key.namespace, key.name)
-        explanation = explain.explain(engine, result, direction=way, key=key, fallback=fallback)
+        explanation = explain.explain(
+            engine, result, direction=way, key=key, fallback=fallback, given_copies=given
+        )
     except (
         errors.SnapshotFormatError,
         errors.ConfigError,

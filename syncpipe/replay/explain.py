@@ -22,7 +22,7 @@ only thing ``explain`` adds is observation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import attrs
 
@@ -31,6 +31,7 @@ from syncpipe.config.nearmiss import NearMiss, misses_of, near_misses
 from syncpipe.config.selection import Selection
 from syncpipe.hooks.chain import hands_off
 from syncpipe.hooks.manager import Hooks
+from syncpipe.model.actions import Action
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject, labels_of
@@ -39,6 +40,8 @@ from syncpipe.replay.engine import ReplayEngine
 from syncpipe.replay.observe import TransformStep, status_steps, transform_steps
 from syncpipe.replay.plan import Pending, PlannedWrite, Rejection, ReplayResult
 from syncpipe.replay.served import ServedResources
+from syncpipe.replay.snapshot import Record, RecordType
+from syncpipe.sink.reconcileplan import plan_reconcile
 
 BUILTIN_SELECTION = "builtin.selection"
 """The built-in ``syncpipe_select``: its ``False`` for an object no config selects is not a veto."""
@@ -68,6 +71,8 @@ class Explanation:
     ignored_fields: tuple[str, ...] = ()
     desired: RawObject | None = None
     target: ObjectKey | None = None
+    plan_reason: str = ""
+    plan_action: Action | None = None
     writes: tuple[PlannedWrite, ...] = ()
     rejected: tuple[Rejection, ...] = ()
     pending: tuple[Pending, ...] = ()
@@ -110,6 +115,36 @@ def object_key(info: ResourceInfo, name: str) -> ObjectKey:
     if not info.namespaced and namespace:
         raise ExplainError(f"{info.kind} is cluster-scoped: name it as NAME, without namespace")
     return ObjectKey(info.gvr, namespace, short)
+
+
+# -- the copy as the input state shows it ---------------------------------------------------
+
+CopyKey = tuple[str, str, str, str]
+"""An object whatever the version it is addressed at: (group, resource, namespace, name)."""
+
+
+def copy_key(key: ObjectKey) -> CopyKey:
+    return key.gvr.group, key.gvr.resource, key.namespace, key.name
+
+
+def keeping_copies(
+    records: Iterable[Record], *, side: Side, name: str, into: dict[CopyKey, RawObject]
+) -> Iterator[Record]:
+    """``records``, passed through; ``into`` keeps the last state of every object of ``side``
+    named ``name`` and of every Namespace there (a mapped namespace's name differs): the copy
+    as the input shows it, before the pipeline's writes, for ``explain(given_copies=)``."""
+    for record in records:
+        obj = record.object
+        if record.side is side and obj is not None:
+            gvr = record.gvr
+            obj_name = str((obj.get("metadata") or {}).get("name", ""))
+            if obj_name == name or (gvr.group, gvr.resource) == ("", "namespaces"):
+                key = copy_key(ObjectKey.from_object(gvr, obj))
+                if record.type is RecordType.DELETED:
+                    into.pop(key, None)
+                else:
+                    into[key] = obj
+        yield record
 
 
 # -- the stages ----------------------------------------------------------------------------
@@ -201,11 +236,15 @@ def explain(
     direction: Direction,
     key: ObjectKey,
     fallback: RawObject | None = None,
+    given_copies: Mapping[CopyKey, RawObject] | None = None,
 ) -> Explanation:
     """Explain what the pipeline did with ``key`` on ``direction``'s source side.
 
     ``engine`` ran over the state and ``result`` is its plan; ``fallback`` is the object as
     read elsewhere, for one the run did not list (its resource selected by no config).
+    ``given_copies`` (``keeping_copies``): the copies as the input showed them; with it the
+    explanation also says what one reconcile plans for that state, and why
+    (``sink.reconcileplan``).
     """
     info = engine.apis[direction.source].served.by_gvr(key.gvr)
     if info is None:
@@ -218,7 +257,7 @@ def explain(
         direction=direction, key=key, kind=info.kind, found=obj is not None, selected_by={}
     )
     if obj is None:
-        return _with_plan(base, engine, None, result)
+        return _with_plan(base, engine, None, result, given_copies)
     selected_by = _selected_by(selection, direction, info, key, obj)
     # The built-in selection's "no" for an object no config selects is no veto.
     vetoed = tuple(
@@ -244,7 +283,7 @@ def explain(
         explanation = attrs.evolve(
             explanation, steps=steps, ignored_fields=ignored, desired=desired
         )
-    return _with_plan(explanation, engine, desired, result)
+    return _with_plan(explanation, engine, desired, result, given_copies, obj)
 
 
 def _with_plan(
@@ -252,11 +291,27 @@ def _with_plan(
     engine: ReplayEngine,
     desired: RawObject | None,
     result: ReplayResult,
+    given_copies: Mapping[CopyKey, RawObject] | None,
+    source: RawObject | None = None,
 ) -> Explanation:
     """``explanation`` with the writes, rejections and pending work about the object or its
-    copy, and (downsync) what status return does with the copy's status."""
+    copy, (downsync) what status return does with the copy's status, and the plan for the
+    given copy."""
     key = explanation.key
     target = _target_key(engine, explanation.direction, key, desired)
+    if given_copies is not None and source is not None:
+        target_info = engine.apis[explanation.direction.target].served.by_gvr(target.gvr)
+        plan = plan_reconcile(
+            direction=explanation.direction,
+            target=target,
+            source=source,
+            desired=desired if explanation.selected else None,
+            live=given_copies.get(copy_key(target)),
+            syncer_name=engine.hooks.ctx.syncer_name,
+            status_subresource=target_info is None or target_info.status_subresource,
+            namespace_mapper=engine.hooks.ctx.namespace_mapper,
+        )
+        explanation = attrs.evolve(explanation, plan_reason=plan.reason, plan_action=plan.action)
     if explanation.selected and explanation.direction is Direction.DOWN:
         info = engine.apis[Side.UPSTREAM].served.by_gvr(key.gvr)
         copy = engine.apis[Side.DOWNSTREAM].get_or_none(target.gvr, target.namespace, target.name)

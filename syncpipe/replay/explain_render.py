@@ -14,6 +14,8 @@ JSON document (keys sorted)::
      "status_transforms": [TRANSFORM, as above, with paths under /status],
      "ignored_fields": ["/spec/replicas"],
      "desired": {...}, "target": {"side": "downstream", "resource": ..., ...},
+     "plan": {"reason": "update: the copy differs from the desired object",
+              "action": {"verb": "patch", "ops": [...], ...}} (or null),
      "writes": [WRITE as in ``syncpipe replay -o json``], "rejected": [...], "pending": [...]}
 """
 
@@ -23,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from syncpipe.model.actions import Action, Create, Patch
 from syncpipe.model.events import Direction
 from syncpipe.model.keys import ObjectKey
 from syncpipe.replay.explain import Explanation
@@ -43,6 +46,16 @@ def _key_json(key: ObjectKey, side: str) -> dict[str, str]:
         "namespace": key.namespace,
         "name": key.name,
     }
+
+
+def _action_json(action: Action) -> dict[str, Any]:
+    found: dict[str, Any] = {"verb": action.verb, **_key_json(action.key, action.side.value)}
+    if isinstance(action, Create):
+        found["body"] = action.body
+    elif isinstance(action, Patch):
+        found["ops"] = list(action.ops)
+        found["subresource"] = action.subresource
+    return found
 
 
 def _steps_json(steps: tuple[TransformStep, ...]) -> list[dict[str, Any]]:
@@ -80,6 +93,12 @@ def to_json(explanation: Explanation) -> dict[str, Any]:
         "ignored_fields": list(e.ignored_fields),
         "desired": e.desired,
         "target": None if e.target is None else _key_json(e.target, e.direction.target.value),
+        "plan": None
+        if not e.plan_reason
+        else {
+            "reason": e.plan_reason,
+            "action": None if e.plan_action is None else _action_json(e.plan_action),
+        },
         "writes": [write_to_json(w) for w in e.writes],
         "rejected": [
             {"flow": r.flow, "key": str(r.key), "error": r.error_type, "message": r.message}
@@ -166,6 +185,8 @@ def _plan_lines(e: Explanation) -> list[str]:
     lines = [""]
     if e.target is not None and e.found:
         lines.append(f"Copy {e.direction.target.value}: {describe_key(e.target)}")
+    if e.plan_reason:
+        lines.append(f"One reconcile of the state read: {e.plan_reason}")
     if not e.writes:
         lines.append("Planned: no write (the copy is as it should be, or there is none to make).")
     else:

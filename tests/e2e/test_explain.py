@@ -88,6 +88,8 @@ def test_a_selected_object_shows_its_config_its_transforms_and_the_planned_patch
     assert {"path": "/metadata/labels/example.com~1team", "change": "added"}.items() <= (
         team["changes"][0].items()
     )
+    assert doc["plan"]["reason"] == "update: the copy differs from the desired object"
+    assert doc["plan"]["action"]["ops"] == [{"op": "replace", "path": "/data/a", "value": "2"}]
     (write,) = doc["writes"]
     assert (write["verb"], write["side"], write["name"]) == ("patch", "downstream", "settings")
     assert write["ops"] == [{"op": "replace", "path": "/data/a", "value": "2"}]

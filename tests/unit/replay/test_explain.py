@@ -97,6 +97,26 @@ def test_a_plugin_veto_is_named_and_nothing_is_transformed_or_written(harness):
     assert "Vetoed by:" in explain_render.render_text(e)
 
 
+def test_with_the_copy_as_given_the_reconcile_plan_says_why_nothing_is_written():
+    theirs = configmap("shop", "settings", {"a": "theirs"})
+    harness = PipelineHarness()
+    harness.upstream.apply(configmap("shop", "settings", {"a": "1"}))
+    harness.downstream.apply(theirs)
+    harness.sync()
+    engine = harness.engine
+    key = ObjectKey(CM, "shop", "settings")
+    given = {explain.copy_key(key): harness.downstream.get("v1", "ConfigMap", "shop/settings")}
+    e = explain.explain(
+        engine, engine.result(), direction=Direction.DOWN, key=key, given_copies=given
+    )
+    assert e.plan_reason == "nothing: the copy does not carry this syncer's marks"
+    assert e.plan_action is None
+    assert [r.error_type for r in e.rejected] == ["OwnershipConflict"]
+    assert "One reconcile of the state read: nothing: the copy does not carry" in (
+        explain_render.render_text(e)
+    )
+
+
 def test_an_object_that_does_not_exist_is_said_so(harness):
     e = explained(harness, "shop/missing")
     assert not e.found
@@ -168,6 +188,8 @@ def test_explain_reads_a_snapshot_offline_as_text_and_as_json(snapshot):
     assert 'replace /data/a "2"' in text.output
     doc = json.loads(CliRunner().invoke(cli, [*args, "-o", "json"]).output)
     assert doc["selected"] is True
+    assert doc["plan"] == {"reason": "create: no copy yet", "action": doc["plan"]["action"]}
+    assert doc["plan"]["action"]["verb"] == "create"
     assert [w["verb"] for w in doc["writes"]] == ["create", "patch"]
     assert doc["writes"][1]["ops"] == [{"op": "replace", "path": "/data/a", "value": "2"}]
     assert doc["object"] == {
