@@ -268,8 +268,11 @@ class Flow:
             live=live,
             syncer_name=self.ctx.syncer_name,
             inferred_delete=key in self._inferred_deletes,
+            # Only asked where it matters: a Namespace copy whose source is gone.
             source_namespace_exists=(
-                self.source_namespace_exists(key.name) if target.gvr == NAMESPACE_GVR else None
+                self.source_namespace_exists(key.name)
+                if target.gvr == NAMESPACE_GVR and source_obj is None
+                else None
             ),
             status_subresource=target_info.status_subresource,
             namespace_mapper=self.ctx.namespace_mapper,
@@ -278,22 +281,15 @@ class Flow:
     def _desired(
         self, key: ObjectKey, source_obj: RawObject | None, info: ResourceInfo | None
     ) -> RawObject | None:
-        """What the target side should hold: the hook chain's result, located and with the
-        fields left to others handed off (None: nothing)."""
         if source_obj is None:
             return None
-        if self.upsync and self._is_our_downsynced_copy(source_obj):
-            return None  # never upsync what we downsynced (no ping-pong)
-        ctx = self._contexts.get(self.ctx, info) if info else self.ctx
-        desired = chain.desired_object(source_obj, key=key, hooks=self.hooks, ctx=ctx)
-        if desired is None:
-            return None
-        desired = ownership.with_source_locator(desired, ownership.source_locator(key))
-        if info is not None:
-            ignored = self.hooks.ignored_fields(info, self.direction)
-            if ignored:
-                desired = chain.hands_off(desired, ignored)
-        return desired
+        return reconcileplan.desired_copy(
+            source_obj,
+            key=key,
+            hooks=self.hooks,
+            ctx=self._contexts.get(self.ctx, info) if info else self.ctx,
+            info=info,
+        )
 
     def _execute(
         self,
@@ -325,9 +321,6 @@ class Flow:
             self._apply(action, before=live)
         if plan.status is not None:
             self._apply(plan.status)
-
-    def _is_our_downsynced_copy(self, obj: RawObject) -> bool:
-        return ownership.is_owned(obj, syncer_name=self.ctx.syncer_name, upsynced=False)
 
     def _target_for(
         self, key: ObjectKey, desired: RawObject | None

@@ -31,8 +31,10 @@ breaker's window, the fight guard's history), and reactions to a write's answer 
 → re-plan with the existing object; a missing namespace → ensure it and retry). Those stay in
 the shell and use this module for every decision they need.
 
-``syncpipe explain`` can call :func:`plan_reconcile` with the objects it found to show the
-planned action and its patch: the plan is a plain value, ``reason`` says why in words.
+``syncpipe explain`` (or any tool) gets what the syncer would do with one object from two calls:
+:func:`desired_copy` (the hook chain's result for the source object) and :func:`plan_reconcile`
+with that and the live copy; the plan is a plain value, ``reason`` says why in words, and its
+``action`` carries the patch.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ import attrs
 
 from syncpipe.builtin import namespaces as builtin_namespaces
 from syncpipe.builtin import ownership
+from syncpipe.hooks import chain
 from syncpipe.hooks.context import SyncContext
+from syncpipe.hooks.manager import Hooks
 from syncpipe.model.actions import Action, Create, Patch
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
@@ -53,7 +57,7 @@ from syncpipe.model.objects import (
     meta,
     resource_version_of,
 )
-from syncpipe.model.resources import NAMESPACE_GVR
+from syncpipe.model.resources import NAMESPACE_GVR, ResourceInfo
 from syncpipe.sink import planner
 
 # Why a plan is what it is (``ReconcilePlan.reason``).
@@ -98,6 +102,15 @@ class ReconcilePlan:
     status_after_create: Any = None
     forget: bool = False
     conflict: str = ""
+
+
+# The plans that carry nothing but their reason are shared: the steady state (a copy in sync)
+# allocates no plan at all.
+_NOTHING = {
+    reason: ReconcilePlan(reason=reason)
+    for reason in (IN_SYNC, FROZEN, NOT_OURS, BEING_DELETED, NAMESPACE_KEPT)
+}
+_FORGET = ReconcilePlan(reason=GONE, forget=True)
 
 
 def plan_reconcile(
@@ -148,7 +161,7 @@ def plan_reconcile(
         return ReconcilePlan(reason=NOT_OURS, conflict=not_ours_message(target, side, syncer_name))
     if not upsync and not ownership.overwrite_enabled(source):
         freeze = freeze_patch(side, target, live)
-        return ReconcilePlan(reason=FREEZE if freeze else FROZEN, action=freeze)
+        return ReconcilePlan(reason=FREEZE, action=freeze) if freeze else _NOTHING[FROZEN]
     action = planner.plan(side=side, key=target, desired=desired, live=live)
     if action is not None:
         return ReconcilePlan(
@@ -165,7 +178,35 @@ def plan_reconcile(
         if upsync
         else None
     )
-    return ReconcilePlan(reason=IN_SYNC, status=status)
+    return ReconcilePlan(reason=IN_SYNC, status=status) if status is not None else _NOTHING[IN_SYNC]
+
+
+def desired_copy(
+    source: RawObject,
+    *,
+    key: ObjectKey,
+    hooks: Hooks,
+    ctx: SyncContext,
+    info: ResourceInfo | None,
+) -> RawObject | None:
+    """What the target side should hold for source object ``source`` (``key``), in the
+    direction of ``ctx``: the hook chain's result (selection, then the transforms), marked with
+    its source locator, with the fields plugins leave to others handed off. None: nothing (not
+    selected, or, going up, a copy this syncer downsynced: never upsynced back, no ping-pong).
+    The ``desired`` argument of :func:`plan_reconcile`.
+    """
+    upsync = ctx.direction is Direction.UP
+    if upsync and ownership.is_owned(source, syncer_name=ctx.syncer_name, upsynced=False):
+        return None
+    desired = chain.desired_object(source, key=key, hooks=hooks, ctx=ctx)
+    if desired is None:
+        return None
+    desired = ownership.with_source_locator(desired, ownership.source_locator(key))
+    if info is not None:
+        ignored = hooks.ignored_fields(info, ctx.direction)
+        if ignored:
+            desired = chain.hands_off(desired, ignored)
+    return desired
 
 
 def _plan_removal(
@@ -180,16 +221,16 @@ def _plan_removal(
     source_namespace_exists: bool | None,
 ) -> ReconcilePlan:
     if live is None:
-        return ReconcilePlan(reason=GONE, forget=True)
+        return _FORGET
     if not ownership.is_owned(live, syncer_name=syncer_name, upsynced=upsync):
-        return ReconcilePlan(reason=NOT_OURS)
+        return _NOTHING[NOT_OURS]
     if not upsync and not ownership.overwrite_enabled(live):
-        return ReconcilePlan(reason=FROZEN)  # "create once, never delete"
+        return _NOTHING[FROZEN]  # "create once, never delete"
     if target.gvr == NAMESPACE_GVR and (source is not None or source_namespace_exists is not False):
-        return ReconcilePlan(reason=NAMESPACE_KEPT)
+        return _NOTHING[NAMESPACE_KEPT]
     action = planner.plan(side=side, key=target, desired=None, live=live)
     if action is None:  # finalizers pending: one DELETE was enough
-        return ReconcilePlan(reason=BEING_DELETED)
+        return _NOTHING[BEING_DELETED]
     return ReconcilePlan(
         reason=DELETE,
         action=action,

@@ -12,6 +12,7 @@ from syncpipe.hooks.context import SyncContext
 from syncpipe.model.events import Direction
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.resources import GroupVersionResource
+from syncpipe.testing.manifests import namespace_scope_config
 
 CONFIGMAPS = GroupVersionResource("", "v1", "configmaps")
 SELECTED = ObjectKey(CONFIGMAPS, "ns", "selected")
@@ -33,19 +34,7 @@ def hooks_with(*plugins: tuple[str, object]) -> manager.Hooks:
     pm = manager.build(builtins=builtin.MODULES, load_entry_points=False)
     for name, plugin in plugins:
         pm.register(plugin, name=name)
-    config = syncerconfig.parse_syncer_config(
-        {
-            "apiVersion": "edge.kubestellar.io/v2alpha1",
-            "kind": "SyncerConfig",
-            "metadata": {"name": "c"},
-            "spec": {
-                "namespaceScope": {
-                    "namespaces": ["ns"],
-                    "resources": [{"group": "", "apiVersion": "v1", "resource": "configmaps"}],
-                }
-            },
-        }
-    )
+    config = syncerconfig.parse_syncer_config(namespace_scope_config("c", ["ns"]))
     ctx = SyncContext(syncer_name="s1", selection=Selection.from_configs([config]))
     return manager.Hooks(pm=pm, ctx=ctx)
 

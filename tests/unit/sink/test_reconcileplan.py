@@ -8,16 +8,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from syncpipe import builtin
 from syncpipe.builtin import ownership
 from syncpipe.builtin.namespaces import UPSTREAM_NAMESPACE_ANNOTATION
+from syncpipe.config.selection import Selection
+from syncpipe.config.syncerconfig import parse_syncer_config
+from syncpipe.hooks import manager
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.namespaces import IDENTITY, NamespaceMapper
 from syncpipe.model.actions import Create, Delete, Patch
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
-from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource
+from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.sink import planner, reconcileplan
 from syncpipe.sink.reconcileplan import NamespacePrerequisite, ReconcilePlan
+from syncpipe.testing.manifests import namespace_scope_config
 from tests.unit.sink import samples
 
 SYNCER = "edge-1"
@@ -290,3 +295,39 @@ def test_a_created_namespace_is_marked_ours_and_carries_the_locator_under_a_mapp
     body = reconcileplan.namespace_body(MAPPED, upsync=False, ctx=CTX)
     assert ownership.is_owned(body, syncer_name=SYNCER)
     assert body["metadata"]["annotations"][UPSTREAM_NAMESPACE_ANNOTATION] == "shop"
+
+
+# -- the desired copy ---------------------------------------------------------------------------
+
+
+UPSYNC_CONFIGMAPS = {
+    "apiGroup": "",
+    "resources": ["configmaps"],
+    "namespaces": ["shop"],
+    "names": ["*"],
+}
+
+
+def test_the_desired_copy_is_the_chains_result_located_and_never_our_own_copy_going_up():
+    document = namespace_scope_config("c", ["shop"])
+    document["spec"]["upsync"] = [UPSYNC_CONFIGMAPS]
+    config = parse_syncer_config(document)
+    pm = manager.build(builtins=builtin.MODULES, load_entry_points=False)
+    hooks = manager.Hooks(
+        pm=pm, ctx=SyncContext(syncer_name=SYNCER, selection=Selection.from_configs([config]))
+    )
+    info = ResourceInfo(gvr=CONFIGMAPS, kind="ConfigMap", namespaced=True)
+    down = hooks.ctx.for_resource(info, Direction.DOWN)
+    up = hooks.ctx.for_resource(info, Direction.UP)
+    source = configmap({"a": "1"})
+    desired = reconcileplan.desired_copy(source, key=TARGET, hooks=hooks, ctx=down, info=info)
+    assert desired is not None
+    assert ownership.is_owned(desired, syncer_name=SYNCER)
+    assert (
+        desired["metadata"]["annotations"][ownership.SOURCE_ANNOTATION]
+        == "configmaps/shop/settings"
+    )
+    assert reconcileplan.desired_copy(desired, key=TARGET, hooks=hooks, ctx=up, info=info) is None
+    assert (
+        reconcileplan.desired_copy(source, key=TARGET, hooks=hooks, ctx=up, info=info) is not None
+    )

@@ -2,7 +2,8 @@
 
 The team comes from ``--plugin-opt team-label.team=NAME`` (default ``edge``), a declared option:
 syncpipe checks it at start-up and ``syncpipe plugins`` lists it. Going up (upsync) the label
-is removed again, so the transform is reversible.
+is removed again, so the transform is reversible; status return writes only ``.status`` and
+has nothing to undo here.
 """
 
 from __future__ import annotations
