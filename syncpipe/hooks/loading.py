@@ -70,8 +70,11 @@ def _isolated(function: Callable[..., Any], plugin: str, hook: str) -> Callable[
     def call(*args: Any) -> Any:
         try:
             return function(*args)
-        except Exception:
-            log.exception("plugin %r failed in %s (the other plugins still ran)", plugin, hook)
+        except Exception as exc:
+            # One line per failure (a broken observer fails on every write); the traceback
+            # at debug level.
+            log.error("plugin %r failed in %s (ignored): %s", plugin, hook, describe_exception(exc))
+            log.debug("plugin %r failed in %s", plugin, hook, exc_info=exc)
             return None
 
     return call

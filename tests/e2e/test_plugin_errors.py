@@ -1,9 +1,10 @@
 """A faulty plugin, installed as a distribution, meets ``syncpipe run`` on the real planes.
 
-Start-up problems (a plugin failing to configure, a misspelt ``--plugin-opt``) end the run
-with one ``Error:`` line before anything is written; a ``syncpipe_select`` that raises on one
-object rejects that object (an Event on it upstream, ``Ready=False ObjectsRejected`` on the
-config, both naming the plugin) without a traceback or a retry loop, and the rest syncs.
+Start-up problems (a plugin failing to configure, a misspelt ``--plugin-opt``, disabling an
+essential built-in) end the run with one ``Error:`` line before anything is written; a
+``syncpipe_select`` that raises on one object rejects that object (an Event on it upstream,
+``Ready=False ObjectsRejected`` on the config, both naming the plugin) without a traceback or
+a retry loop, and the rest syncs.
 """
 
 from __future__ import annotations
@@ -95,6 +96,17 @@ def test_a_misspelt_plugin_option_stops_run_in_one_error_line_with_a_suggestion(
     assert done.stderr.strip().splitlines() == [
         "Error: plugin 'team-label': no option 'taem'; did you mean 'team'?"
     ]
+    assert down_rest.get_or_none(h.NS, "", unique_name) is None
+
+
+def test_disabling_an_essential_built_in_stops_run_in_one_error_line(
+    upstream, downstream, up_rest, down_rest, unique_name, syncer_crds, e2e_cleanup
+):
+    _with_namespace_and_config(up_rest, unique_name, unique_name, "cm")
+    done = run_to_exit(upstream, downstream, "--plugins-disable", "writer")
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("Error: plugin 'writer': cannot be disabled: without it nothing is")
     assert down_rest.get_or_none(h.NS, "", unique_name) is None
 
 

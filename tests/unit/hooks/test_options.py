@@ -114,3 +114,13 @@ def test_an_integer_option_reads_back_every_integer(number: int) -> None:
 def test_a_boolean_option_reads_the_usual_spellings(text: str) -> None:
     expected = text.lower() in ("true", "yes", "on", "1")
     assert PluginOption(name="b", type=bool).parse(text, plugin="p") is expected
+
+
+def test_a_required_option_not_given_is_refused_naming_the_flag() -> None:
+    class Needy:
+        @hookimpl
+        def syncpipe_declare_options(self) -> list[PluginOption]:
+            return [PluginOption(name="token", required=True)]
+
+    with pytest.raises(PluginOptionError, match=re.escape("--plugin-opt needy.token=VALUE")):
+        hooks_with(("needy", Needy())).configure()

@@ -111,7 +111,9 @@ def test_a_failing_observer_is_logged_by_name_and_the_others_still_run(
     with caplog.at_level(logging.ERROR):
         hooks.object_rejected(key=KEY, error=ValueError("x"))
     assert calls == ["b", "a"]
-    assert "plugin 'broken' failed in syncpipe_object_rejected" in caplog.text
+    assert (
+        "plugin 'broken' failed in syncpipe_object_rejected (ignored): RuntimeError" in caplog.text
+    )
 
 
 def test_a_wrapper_around_select_sees_and_may_change_the_opinions() -> None:
