@@ -29,7 +29,6 @@ import attrs
 from syncpipe import errors
 from syncpipe.config.nearmiss import NearMiss, misses_of, near_misses
 from syncpipe.config.selection import Selection
-from syncpipe.hooks.chain import hands_off
 from syncpipe.hooks.manager import Hooks
 from syncpipe.model.actions import Action
 from syncpipe.model.events import Direction, Side
@@ -41,7 +40,7 @@ from syncpipe.replay.observe import TransformStep, status_steps, transform_steps
 from syncpipe.replay.plan import Pending, PlannedWrite, Rejection, ReplayResult
 from syncpipe.replay.served import ServedResources
 from syncpipe.replay.snapshot import Record, RecordType
-from syncpipe.sink.reconcileplan import plan_reconcile
+from syncpipe.sink.reconcileplan import desired_copy, plan_reconcile
 
 BUILTIN_SELECTION = "builtin.selection"
 """The built-in ``syncpipe_select``: its ``False`` for an object no config selects is not a veto."""
@@ -276,10 +275,12 @@ def explain(
         explanation = attrs.evolve(explanation, near_misses=misses)
     desired = None
     if explanation.selected:
-        steps, desired = transform_steps(hooks, ctx, key, obj)
+        steps, observed = transform_steps(hooks, ctx, key, obj)
         ignored = hooks.ignored_fields(info, direction)
-        if desired is not None and ignored:
-            desired = hands_off(desired, ignored)
+        # What the flows plan with, from the pipeline's own function (the observed run above
+        # is for the steps; a transform that failed there fails here too).
+        if observed is not None:
+            desired = desired_copy(obj, key=key, hooks=hooks, ctx=ctx, info=info)
         explanation = attrs.evolve(
             explanation, steps=steps, ignored_fields=ignored, desired=desired
         )
