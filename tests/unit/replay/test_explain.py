@@ -16,7 +16,8 @@ from syncpipe.model.objects import labels_of, with_labels
 from syncpipe.replay import explain, explain_render, observe
 from syncpipe.testing import PipelineHarness, select_everything
 from syncpipe.testing.manifests import configmap
-from tests.unit.replay.factories import CM
+from tests.unit.replay.factories import CM, NS, event, listed, namespace
+from tests.unit.replay.factories import configmap as served_configmap
 
 
 class Vetoer:
@@ -115,6 +116,28 @@ def test_with_the_copy_as_given_the_reconcile_plan_says_why_nothing_is_written()
     assert "One reconcile of the state read: nothing: the copy does not carry" in (
         explain_render.render_text(e)
     )
+
+
+def test_the_copies_as_given_are_the_last_recorded_state_of_objects_of_that_name():
+    settings = served_configmap("shop", "settings", {"a": "1"})
+    other = served_configmap("shop", "other", {})
+    shop = namespace("shop")
+    records = [
+        *listed(Side.DOWNSTREAM, NS, shop),
+        *listed(Side.DOWNSTREAM, CM, settings, other),
+        *listed(Side.UPSTREAM, CM, served_configmap("shop", "settings", {"up": "1"})),
+        event(1.0, Side.DOWNSTREAM, "MODIFIED", CM, {**settings, "data": {"a": "2"}}),
+        event(2.0, Side.DOWNSTREAM, "DELETED", CM, other),
+    ]
+    given: dict[explain.CopyKey, dict] = {}
+    passed = list(
+        explain.keeping_copies(records, side=Side.DOWNSTREAM, name="settings", into=given)
+    )
+    assert passed == records
+    assert given == {
+        ("", "configmaps", "shop", "settings"): {**settings, "data": {"a": "2"}},
+        ("", "namespaces", "", "shop"): shop,
+    }
 
 
 def test_an_object_that_does_not_exist_is_said_so(harness):
