@@ -206,7 +206,8 @@ class PipelineHarness:
             disabled=self.settings.disabled_plugins,
         )
         for name, plugin in self.plugins.items():
-            if not pm.is_blocked(name):
+            # Given and also installed (installed_plugins=True): the one registered is enough.
+            if not pm.is_blocked(name) and not pm.is_registered(plugin) and not pm.has_plugin(name):
                 pm.register(plugin, name=name)
         pm.check_pending()
         return pm

@@ -62,3 +62,14 @@ def test_a_misspelt_option_stops_the_pipeline_before_any_write(pipeline_harness)
     harness.upstream.apply(WORKLOAD)
     with pytest.raises(PluginOptionError, match="did you mean 'team'"):
         harness.sync()
+
+
+def test_the_installed_plugin_is_the_one_tested_when_both_are_asked_for(pipeline_harness):
+    harness = pipeline_harness(
+        plugins={"team-label": syncpipe_team_label},
+        installed_plugins=True,
+        plugin_options={"team-label": {"team": "green"}},
+    )
+    harness.upstream.apply(WORKLOAD)
+    web = harness.sync().created("apps/v1", "Deployment", "shop/web")
+    assert web["metadata"]["labels"]["example.com/team"] == "green"
