@@ -17,6 +17,10 @@ with the built-in plugins and the given ones: the same hooks, transforms, three-
 planner, ownership rules and status return as ``syncpipe run``. Writes go to the replay's
 in-memory API servers, so the next pass sees them.
 
+**Configs**: given to the harness (fixed), or stated upstream as objects like any other
+(followed as they change: a config change that de-selects an object deletes its copy), or
+by default one selecting exactly the objects stated upstream at the first pass.
+
 **Passes**: the first ``sync()`` is a syncer starting on the stated state. Changes stated
 afterwards (``apply``, ``delete``, ``set_status`` on either side) reach the same syncer as
 watch events an hour of virtual time later (longer than every window the syncer keeps:
@@ -31,8 +35,7 @@ them, if it plans any write. A pipeline that is not idempotent fights itself in 
 server-side defaulting and validation (a Deployment keeps exactly the fields you wrote),
 admission webhooks, finalizers and graceful deletion (deletes are immediate), garbage
 collection of dependents, controllers (nothing sets a status unless you ``set_status``) and
-the syncer's own bookkeeping writes (heartbeat, conditions, Events). The SyncerConfigs are
-fixed for the harness's life.
+the syncer's own bookkeeping writes (heartbeat, conditions, Events).
 """
 
 from __future__ import annotations
@@ -46,13 +49,15 @@ import orjson
 import pluggy
 
 from syncpipe import builtin
+from syncpipe.config import crds
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
 from syncpipe.model.events import Side
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import GroupVersionResource, ResourceInfo
+from syncpipe.replay.capture import CONFIG_RESOURCES
 from syncpipe.replay.engine import ReplayEngine
-from syncpipe.replay.served import ServedResources
+from syncpipe.replay.served import ServedResources, infos_of_crd
 from syncpipe.replay.snapshot import (
     Header,
     Record,
@@ -92,6 +97,29 @@ def kube_apiserver_discovery() -> SideInfo:
     )
 
 
+@functools.cache
+def side_discovery(side: Side) -> SideInfo:
+    """What each harness side serves: kube-apiserver 1.20.2's discovery, and upstream also the
+    SyncerConfig and EdgeSyncConfig APIs (their CRDs installed, as ``syncpipe crds`` does), so
+    configs can be stated there."""
+    base = kube_apiserver_discovery()
+    if side is Side.DOWNSTREAM:
+        return base
+    config_apis = [info for crd in crds.all_crd_manifests() for info in infos_of_crd(crd)]
+    preferred = dict(base.preferred_versions)
+    for info in config_apis:
+        preferred.setdefault(info.gvr.group, info.gvr.version)
+    return SideInfo(
+        server_version=base.server_version,
+        discovery=(*base.discovery, *config_apis),
+        preferred_versions=preferred,
+    )
+
+
+def _is_config(record: Record) -> bool:
+    return (record.gvr.group, record.gvr.resource) in CONFIG_RESOURCES
+
+
 def _named(plugins: Sequence[object] | Mapping[str, object]) -> dict[str, object]:
     """Each plugin under its name: as given, else its module's or its class's name."""
     if isinstance(plugins, Mapping):
@@ -116,7 +144,6 @@ def _snapshot(
     per_side: Mapping[Side, tuple[ServedResources, Iterable[Record]]],
 ) -> tuple[Header, list[Record]]:
     """A snapshot at ``t = 0``: every listable resource recorded, these objects listed."""
-    base = kube_apiserver_discovery()
     resources: list[RecordedResource] = []
     records: list[Record] = []
     for side, (served, listed) in per_side.items():
@@ -126,7 +153,7 @@ def _snapshot(
             records.append(Record(t=0.0, side=side, type=RecordType.SYNCED, gvr=info.gvr))
     header = Header(
         recorded_at=STARTED_AT,
-        sides=dict.fromkeys(per_side, base),
+        sides={side: side_discovery(side) for side in per_side},
         resources=resources,
     )
     return header, records
@@ -135,8 +162,10 @@ def _snapshot(
 class PipelineHarness:
     """The syncer's pipeline over stated objects (see the module docstring).
 
-    ``configs``: the SyncerConfig/EdgeSyncConfig objects (dicts or YAML); default: at the
-    first ``sync()``, one selecting exactly the objects stated upstream (``select_everything``).
+    ``configs``: the SyncerConfig/EdgeSyncConfig objects (dicts or YAML), fixed. Default: the
+    configs stated upstream (``harness.upstream.apply(config)``), followed as they change, as
+    the syncer follows them; when none is stated at the first ``sync()``, one selecting exactly
+    the objects stated upstream then (``select_everything``).
     ``plugins``: plugin objects or modules with ``@hookimpl`` functions, registered beside the
     built-in ones (and the installed ones too with ``installed_plugins=True``), by name: give
     ``{entry-point name: plugin}``, or a list to name each by its module (``__name__``) or
@@ -164,9 +193,9 @@ class PipelineHarness:
             plugin_settings={k: dict(v) for k, v in (plugin_options or {}).items()},
             **(settings or {}),
         )
-        base = kube_apiserver_discovery()
         self._served = {
-            side: ServedResources(base.discovery, base.preferred_versions) for side in Side
+            side: ServedResources(info.discovery, info.preferred_versions)
+            for side, info in ((side, side_discovery(side)) for side in Side)
         }
         self.upstream = ClusterState(self, Side.UPSTREAM)
         self.downstream = ClusterState(self, Side.DOWNSTREAM)
@@ -212,7 +241,7 @@ class PipelineHarness:
         pm.check_pending()
         return pm
 
-    def _new_engine(self, header: Header, configs: Sequence[RawObject]) -> ReplayEngine:
+    def _new_engine(self, header: Header, configs: Sequence[RawObject] | None) -> ReplayEngine:
         return ReplayEngine(
             header=header, settings=self.settings, configs=configs, pm=self.plugin_manager()
         )
@@ -221,9 +250,9 @@ class PipelineHarness:
         """Run one pass: the stated state (first pass) or the changes stated since the last
         pass, and everything they cause; return the writes of this pass."""
         if self._engine is None:
-            if self.configs is None:
-                upstream = [r.object for r in self.upstream.initial_records() if r.object]
-                self.configs = [select_everything(*upstream)]
+            initial = self.upstream.initial_records()
+            if self.configs is None and not any(_is_config(r) for r in initial):
+                self.configs = [select_everything(*(r.object for r in initial if r.object))]
             header, records = _snapshot(
                 {
                     side: (self._served[side], state.initial_records())
@@ -278,7 +307,7 @@ class PipelineHarness:
                 )
             per_side[side] = (api.served, listed)
         header, records = _snapshot(per_side)
-        fresh = self._new_engine(header, self.configs or ())
+        fresh = self._new_engine(header, self.configs)
         result = fresh.run(records)
         return _pass_result(
             fresh,

@@ -150,6 +150,21 @@ def test_an_object_added_later_in_a_new_namespace_is_created_with_it_when_select
     assert result.created("v1", "Namespace", "extra")
 
 
+def test_configs_stated_upstream_are_followed_and_a_deselection_deletes_the_copy():
+    both = select_everything(WORKLOAD, name="shop")
+    harness = PipelineHarness()
+    harness.upstream.apply(WORKLOAD, both)
+    first = harness.sync()
+    assert first.created("v1", "ConfigMap", "shop/settings")
+    assert not first.find("edge.kubestellar.io/v2alpha1", "SyncerConfig", "shop")  # not copied
+    harness.assert_at_rest()
+    harness.upstream.apply(select_everything(configmap("settings", {}), name="shop"))
+    result = harness.sync()
+    assert result.deleted("apps/v1", "Deployment", "shop/web", side=Side.DOWNSTREAM)
+    assert not result.find("v1", "ConfigMap", "shop/settings")
+    harness.assert_at_rest()
+
+
 def test_objects_the_configs_do_not_select_are_left_alone():
     harness = PipelineHarness(configs=[select_everything(configmap("settings", {}))])
     harness.upstream.apply(WORKLOAD)
