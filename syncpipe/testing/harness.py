@@ -52,11 +52,13 @@ from syncpipe import builtin
 from syncpipe.config import crds
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
-from syncpipe.model.events import Side
+from syncpipe.model.events import Direction, Side
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import GroupVersionResource, ResourceInfo
+from syncpipe.replay import explain as explaining
 from syncpipe.replay.capture import CONFIG_RESOURCES
 from syncpipe.replay.engine import ReplayEngine
+from syncpipe.replay.explain import Explanation
 from syncpipe.replay.served import ServedResources, infos_of_crd
 from syncpipe.replay.snapshot import (
     Header,
@@ -316,6 +318,22 @@ class PipelineHarness:
             pending=result.pending,
             warnings=result.warnings,
         )
+
+    def explain(
+        self, api_version: str, kind: str, name: str, *, direction: Direction = Direction.DOWN
+    ) -> Explanation:
+        """What ``syncpipe explain`` says about object ``name`` of the source side after the
+        passes so far: the configs selecting it (or the closest entries), vetoes, each
+        transform's effect, the writes about it. ``str()`` of the result is not its text:
+        ``syncpipe.replay.explain_render.render_text`` is."""
+        engine = self.engine
+        served = engine.apis[direction.source].served
+        group = api_version.rpartition("/")[0]
+        info = served.find_kind(group, kind)
+        if info is None:
+            raise KeyError(f"{kind} of {api_version} is not served {direction.source.value}")
+        key = explaining.object_key(info, name)
+        return explaining.explain(engine, engine.result(), direction=direction, key=key)
 
     def assert_at_rest(self) -> None:
         """Fail, listing them, if a fresh syncer on the converged state would write."""

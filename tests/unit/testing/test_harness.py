@@ -134,6 +134,17 @@ def test_a_status_reported_on_the_edge_copy_is_written_upstream():
     harness.assert_at_rest()
 
 
+def test_the_harness_explains_an_object_as_syncpipe_explain_does():
+    harness, _ = synced(plugins={"stamp": StampPlugin()})
+    e = harness.explain("apps/v1", "Deployment", "shop/web")
+    assert e.selected
+    stamp = next(step for step in e.steps if step.name == "stamp")
+    assert [(c.path, c.change, c.after) for c in stamp.changes] == [
+        ("/metadata/annotations", "added", {"example.com/stamp": "none"})
+    ]
+    assert [w.action.verb for w in e.writes] == ["create"]
+
+
 def test_a_pass_without_changes_plans_nothing():
     harness, _ = synced()
     assert not harness.sync().writes
