@@ -23,7 +23,7 @@ from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import annotations_of, labels_of
 from syncpipe.runtime.routing import SERVER_OWNED_STATUS
-from syncpipe.sink import planner
+from syncpipe.sink import reconcileplan
 
 if TYPE_CHECKING:  # the flow re-exports this module's names (until its importers move)
     from syncpipe.runtime.flow import Flow, Writer
@@ -89,12 +89,14 @@ class StatusReturn:
                 transforms=flow.hooks.transforms(),
                 ctx=self._contexts.get(flow.ctx, source.info),
             )
-        action = planner.plan_status(
-            side=Side.UPSTREAM, key=key, desired_status=status, live=upstream_obj
+        action = reconcileplan.plan_status_write(
+            side=Side.UPSTREAM,
+            target=key,
+            status=status,
+            live=upstream_obj,
+            status_subresource=source.info.status_subresource,
         )
         if action is None:
             return
-        if not source.info.status_subresource:
-            action = attrs.evolve(action, subresource="")
         outcome = flow.hooks.apply_action(action=action, writer=self.upstream_writer)
         flow.hooks.action_done(action=action, outcome=outcome)

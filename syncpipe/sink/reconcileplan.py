@@ -266,11 +266,28 @@ def plan_upsync_status(
     live: RawObject | None,
     status_subresource: bool,
 ) -> Patch | None:
-    """Upsync carries status too: the patch putting the source's ``.status`` on the copy
-    (through ``/status`` where the target resource has it)."""
-    action = planner.plan_status(
-        side=side, key=target, desired_status=_status_of(source), live=live
+    """Upsync carries status too: the patch putting the source's ``.status`` on the copy."""
+    return plan_status_write(
+        side=side,
+        target=target,
+        status=_status_of(source),
+        live=live,
+        status_subresource=status_subresource,
     )
+
+
+def plan_status_write(
+    *,
+    side: Side,
+    target: ObjectKey,
+    status: Any,
+    live: RawObject | None,
+    status_subresource: bool,
+) -> Patch | None:
+    """The patch making ``live``'s status ``status`` (``sink.planner.plan_status``), through
+    ``/status`` where the resource has it, else on the main resource touching only
+    ``/status``. Used by upsync and by status return."""
+    action = planner.plan_status(side=side, key=target, desired_status=status, live=live)
     if action is None or status_subresource:
         return action
     return attrs.evolve(action, subresource="")
