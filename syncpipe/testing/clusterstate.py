@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from syncpipe.config.manifests import DEFAULT_NAMESPACE
 from syncpipe.model.events import Side
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import CRD_GVR, NAMESPACE_GVR, GroupVersionResource, ResourceInfo
@@ -56,9 +57,13 @@ class ClusterState:
 
     def apply(self, *items: Manifest) -> None:
         """Create these objects, or replace them (a stored ``.status`` is kept unless given)."""
-        for obj in manifests_of(*items):
-            namespace = str((obj.get("metadata") or {}).get("namespace") or "")
-            if namespace and self._resource_of(obj).namespaced:
+        for given in manifests_of(*items):
+            obj = given
+            if self._resource_of(given).namespaced:
+                meta = given.get("metadata") or {}
+                # As kubectl apply without -n: the namespace is the context's, here "default".
+                namespace = str(meta.get("namespace") or DEFAULT_NAMESPACE)
+                obj = {**given, "metadata": {**meta, "namespace": namespace}}
                 self._ensure_namespace(namespace)
             self._put(obj)
 
@@ -128,8 +133,9 @@ class ClusterState:
         key = self._key(obj)
         current = self._current(key)
         served = self._as_served(obj, current, info, keep_status=keep_status)
-        is_crd = (info.gvr.group, info.gvr.resource) == (CRD_GVR.group, CRD_GVR.resource)
-        if is_crd and not self._harness.started:
+        if (info.gvr.group, info.gvr.resource) == (CRD_GVR.group, CRD_GVR.resource):
+            # Its objects can be stated right after it (the replay learns it again from the
+            # CRD's own event, which changes nothing more).
             self.served.crd_changed(served, deleted=False)
         if self._harness.started:
             event = RecordType.MODIFIED if current is not None else RecordType.ADDED
@@ -148,8 +154,6 @@ class ClusterState:
         """``obj`` with the metadata a server assigns; an update keeps uid and creation
         time and bumps ``generation`` when the spec changed."""
         meta = dict(obj.get("metadata") or {})
-        if info.namespaced and not meta.get("namespace"):
-            meta["namespace"] = "default"
         served = {**obj, "metadata": meta}
         if current is None:
             self._uids += 1

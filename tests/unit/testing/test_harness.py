@@ -208,6 +208,29 @@ def test_custom_resources_are_served_once_their_crd_is_stated():
     harness.assert_at_rest()
 
 
+def test_a_namespaced_object_without_namespace_goes_to_default_with_its_namespace():
+    harness = PipelineHarness()
+    harness.upstream.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}})
+    result = harness.sync()
+    assert result.created("v1", "ConfigMap", "default/a")["metadata"]["namespace"] == "default"
+    assert result.created("v1", "Namespace", "default")
+
+
+def test_a_crd_and_its_objects_can_be_stated_together_between_passes():
+    crd = manifests.crd("example.com", "widgets", "Widget", namespaced=True, status=False)
+    widget = manifests.cr("example.com", "Widget", "w", "shop", spec={"foo": "bar"})
+    harness = PipelineHarness(configs=[select_everything(WORKLOAD, crd, widget)])
+    harness.upstream.apply(WORKLOAD)
+    harness.sync()
+    harness.upstream.apply(crd, widget)
+    result = harness.sync()
+    assert result.created(
+        "apiextensions.k8s.io/v1", "CustomResourceDefinition", "widgets.example.com"
+    )
+    assert result.created("example.com/v1alpha1", "Widget", "shop/w")["spec"] == {"foo": "bar"}
+    harness.assert_at_rest()
+
+
 def test_an_unknown_kind_is_a_clear_error():
     harness = PipelineHarness()
     with pytest.raises(KeyError, match=r"Gadget .* is not served upstream"):
