@@ -13,8 +13,10 @@ at each stage, what happened:
    reports, in the order they run (``hooks.chain.return_status``, observed the same way);
 4. **fields left to others**: the ``syncpipe_ignored_fields`` the sink neither sets nor
    removes;
-5. **the plan**: the writes the run made to the object and its copy (creates with their
-   body, patches with their RFC 6902 operations, deletes, status writes), and any rejection.
+5. **the plan**: what one reconcile plans for the copy as the input showed it, and why
+   (``sink.reconcileplan``); the writes the run made to the object and its copy (creates
+   with their body, patches with their RFC 6902 operations, deletes, status writes), and any
+   rejection.
 
 Everything is computed by the pipeline's own functions over the engine's memory stores; the
 only thing ``explain`` adds is observation.
@@ -44,6 +46,9 @@ from syncpipe.sink.reconcileplan import desired_copy, plan_reconcile
 
 BUILTIN_SELECTION = "builtin.selection"
 """The built-in ``syncpipe_select``: its ``False`` for an object no config selects is not a veto."""
+
+DEPRECATED_GROUP = "extensions"
+"""Served beside the groups its kinds moved to; never what a bare kind means."""
 
 STATUS_FLOW = "status"
 FLOWS = {Direction.DOWN: frozenset({"downsync", STATUS_FLOW}), Direction.UP: frozenset({"upsync"})}
@@ -100,6 +105,8 @@ def resolve_kind(served: ServedResources, text: str) -> ResourceInfo:
             f"the server does not have a resource type {text!r} (name it by kind, e.g. "
             "Deployment, or by resource, e.g. deployments.apps; short names are not known)"
         )
+    if len(found) > 1:
+        found.pop(DEPRECATED_GROUP, None)  # as kubectl: Ingress is networking.k8s.io's
     if len(found) > 1 and "" not in found:
         choices = ", ".join(sorted(f"{i.gvr.resource}.{g}" for g, i in found.items()))
         raise ExplainError(f"{text!r} is ambiguous: say which of {choices}")

@@ -173,6 +173,7 @@ def test_a_failing_transform_is_the_last_step_with_its_message():
         ("deployment.apps", "deployments"),
         ("DEPLOYMENTS.apps", "deployments"),
         ("configmap", "configmaps"),
+        ("ingress", "ingresses"),
     ],
 )
 def test_kinds_are_named_as_kubectl_names_them(harness, text, resource):
