@@ -63,6 +63,7 @@ def workload(up_rest, unique_name, syncer_crds, e2e_cleanup) -> str:
     vetoed["metadata"]["labels"]["example.com/veto"] = "yes"
     up_rest.create(h.CM, ns, vetoed)
     up_rest.create(h.CM, other, h.configmap(other, "stray", {}, unique_name))
+    up_rest.create(h.SECRETS, ns, h.secret(ns, "token", {"t": "eA=="}, unique_name))
     spec = {"namespaceScope": {"namespaces": [ns], "resources": [h.resource("", "configmaps")]}}
     up_rest.create(h.SYNCER_CONFIGS, "", h.syncer_config(unique_name, spec))
     return ns
@@ -105,6 +106,18 @@ def test_an_object_no_config_selects_gets_the_closest_entry_and_why(
     assert doc["near_misses"][0]["config"] == f"SyncerConfig/{unique_name}"
     assert doc["near_misses"][0]["misses"] == [f"selects namespace {workload!r}, not {other!r}"]
     assert doc["writes"] == []
+
+
+def test_an_object_of_a_resource_no_config_names_is_read_and_explained(
+    workload, upstream, downstream
+):
+    doc = explain(upstream, downstream, "secret", f"{workload}/token")
+    assert doc["found"] is True  # read on its own: the run lists only selected resources
+    assert doc["selected"] is False
+    assert {tuple(m["misses"]) for m in doc["near_misses"]} >= {
+        ("selects configmaps, not secrets",)
+    }
+    assert doc["plan"]["reason"] == "nothing: no copy, none desired"
 
 
 def test_an_object_a_plugin_vetoes_names_the_plugin(workload, upstream, downstream, tmp_path):
