@@ -176,6 +176,32 @@ def test_configs_stated_upstream_are_followed_and_a_deselection_deletes_the_copy
     harness.assert_at_rest()
 
 
+def test_an_object_selected_for_upsync_is_created_upstream():
+    config = {
+        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "kind": "SyncerConfig",
+        "metadata": {"name": "up"},
+        "spec": {
+            "upsync": [
+                {
+                    "apiGroup": "",
+                    "resources": ["configmaps"],
+                    "namespaces": ["shop"],
+                    "names": ["*"],
+                }
+            ]
+        },
+    }
+    harness = PipelineHarness(configs=[config])
+    harness.upstream.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    harness.downstream.apply(configmap("report", {"ok": "yes"}))
+    result = harness.sync()
+    report = result.created("v1", "ConfigMap", "shop/report", side=Side.UPSTREAM)
+    assert report["data"] == {"ok": "yes"}
+    assert [w.flow for w in result.find("v1", "ConfigMap", "shop/report")] == ["upsync"]
+    harness.assert_at_rest()
+
+
 def test_objects_the_configs_do_not_select_are_left_alone():
     harness = PipelineHarness(configs=[select_everything(configmap("settings", {}))])
     harness.upstream.apply(WORKLOAD)
