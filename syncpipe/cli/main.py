@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "crds": "syncpipe.cli.crds",
     "demo": "syncpipe.cli.demo",
     "dev": "syncpipe.cli.dev",
+    "explain": "syncpipe.cli.explain",
     "plan": "syncpipe.cli.plan",
     "plugins": "syncpipe.cli.plugins",
     "record": "syncpipe.cli.record",

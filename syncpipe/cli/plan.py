@@ -57,7 +57,7 @@ def command(
     verbose: int,
 ) -> None:
     """Print what `syncpipe run` would write now, without writing anything."""
-    logs.setup(verbose=verbose - 1)
+    logs.setup(verbose=verbose, quiet=True)
     from syncpipe.model.events import Side
     from syncpipe.replay import capture, configs, live
     from syncpipe.replay.engine import ReplayEngine

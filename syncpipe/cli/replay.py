@@ -55,7 +55,7 @@ def command(
     verbose: int,
 ) -> None:
     """Replay SNAPSHOT through the pipeline and print what the syncer would write."""
-    logs.setup(verbose=verbose - 1)
+    logs.setup(verbose=verbose, quiet=True)
     from syncpipe.replay import configs as config_files
     from syncpipe.replay.engine import ReplayEngine
     from syncpipe.replay.snapshot import Snapshot

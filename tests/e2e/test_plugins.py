@@ -79,4 +79,10 @@ def test_syncpipe_plugins_lists_the_installed_example_with_its_option():
     found = json.loads(done.stdout)
     example = next(p for p in found["plugins"] if p["name"] == "team-label")
     assert example["distribution"] == "syncpipe-example-team-label 0.1.0"
-    assert [(o["name"], o["value"]) for o in found["options"]] == [("team", "edge")]
+    options = [(o["plugin"], o["name"], o["value"]) for o in found["options"]]
+    assert [o for o in options if o[0] == "team-label"] == [("team-label", "team", "edge")]
+    assert [o for o in options if o[0] == "edge-status"] == [
+        ("edge-status", "kinds", ""),
+        ("edge-status", "condition", "Edge"),
+        ("edge-status", "ready", True),
+    ]

@@ -21,6 +21,7 @@ TIME_FLAGS = [
     (["record"], "--duration"),
     (["replay", "{snapshot}"], "--status-settle"),
     (["plan"], "--status-settle"),
+    (["explain", "configmap", "a/b"], "--status-settle"),
     (["syncer-gen", "edge1"], "--timeout"),
     (["demo"], "--duration"),
 ]
