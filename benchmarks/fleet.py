@@ -185,6 +185,19 @@ def watching(watches: Sequence[ArrivalWatch]) -> Iterator[None]:
             watch.close()
 
 
+def wait_ready(fleet: SyncerFleet, timeout: float) -> float:
+    """Wait until every syncer says it is ready; the seconds it took."""
+    started = time.monotonic()
+    while waiting := fleet.not_ready():
+        fleet.check_alive()
+        if time.monotonic() - started > timeout:
+            raise TimeoutError(
+                f"{len(waiting)} syncers not ready after {timeout:g}s: {waiting[:5]}"
+            )
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
 def summarize_seconds(samples: Sequence[float]) -> dict[str, float]:
     return {
         "p50_ms": round(1000 * statistics.median(samples), 1),
@@ -280,7 +293,9 @@ def per_process(values: dict[str, int], scale: float = 1.0) -> dict[str, float]:
 def measure_rest(
     bench: Bench, fleet: SyncerFleet, seconds: float, apiserver_rss_before: dict[str, float]
 ) -> dict[str, Any]:
-    """Phase 2: a window at rest, after the control planes went quiet."""
+    """Phase 2: a window at rest, once every syncer is ready (its start-up janitor done) and
+    the control planes went quiet."""
+    ready_wait = wait_ready(fleet, bench.timeout)
     quiet = bench.clock.wait_quiet()
     before = bench.meter.snap()
     cpu_before = fleet.cpu()
@@ -291,6 +306,7 @@ def measure_rest(
     apiserver_rss = bench.apiserver_rss_mb()
     window = after["upstream"].at - before["upstream"].at
     return {
+        "waited_for_every_syncer_ready_seconds": round(ready_wait, 1),
         "waited_for_quiet_seconds": round(quiet, 1),
         "window_seconds": round(window, 1),
         "requests_per_minute_per_syncer": traffic(

@@ -305,6 +305,10 @@ def connections_to(pid: int, port: int) -> int:
     return count
 
 
+# What ``syncpipe run`` logs once it is ready (see ``SyncerFleet.not_ready``).
+READY_LINE = "initial sync done"
+
+
 class SyncerFleet:
     """N ``python -m syncpipe run`` processes, one per edge, logs in ``logdir``."""
 
@@ -360,6 +364,16 @@ class SyncerFleet:
 
     def pids(self) -> dict[str, int]:
         return {name: p.pid for name, p in self.processes.items()}
+
+    def not_ready(self) -> list[str]:
+        """Syncers whose log does not say ``initial sync done`` yet: a syncer logs it once its
+        first sync went idle AND its one-time start-up janitor ran (the janitor's lists of every
+        resource must not be counted as traffic at rest)."""
+        return [
+            name
+            for name in self.processes
+            if READY_LINE not in (self.logdir / f"{name}.log").read_text(errors="replace")
+        ]
 
     def check_alive(self) -> None:
         """Raise with the log's tail if a syncer has exited."""

@@ -1,7 +1,7 @@
 """syncpipe: a declarative Kubernetes object syncer with pluggable transforms.
 
-This module re-exports the public API for plugin authors; inside the package, code imports
-from the defining subpackage.
+Plugin authors import from ``syncpipe.plugin``, the stable plugin API; everything else is
+internal. This module only holds the version.
 """
 
 __version__ = "0.1.0"

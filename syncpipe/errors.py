@@ -30,24 +30,45 @@ class ConfigError(SyncpipeError):
 
 
 class PluginError(SyncpipeError):
-    """A plugin misbehaved; ``plugin`` names it."""
+    """A plugin misbehaved; ``plugin`` names it, ``distribution`` the package that installed it
+    (``name version``) where known."""
 
-    def __init__(self, message: str, *, plugin: str) -> None:
+    def __init__(self, message: str, *, plugin: str, distribution: str = "") -> None:
         self.plugin = plugin
-        super().__init__(f"plugin {plugin!r}: {message}")
+        self.distribution = distribution
+        installed = f" ({distribution})" if distribution else ""
+        super().__init__(f"plugin {plugin!r}{installed}: {message}")
 
 
 class PluginLoadError(PluginError):
-    """An entry point failed to import or does not match the hook specifications."""
+    """An entry point failed to import, to configure, or does not match the hook specifications."""
 
 
-class TransformError(PluginError):
-    """A transform raised; the object is rejected, the others go on."""
+class PluginOptionError(PluginError):
+    """A ``--plugin-opt`` names an unknown plugin or key, or its value does not parse."""
+
+
+class ObjectHookError(PluginError):
+    """A per-object hook raised or answered in the wrong shape: the object is rejected.
+
+    It is reported (Event, ``ObjectsRejected``, ``syncpipe_object_rejected``) and tried again at
+    the object's next change or resync, never in a loop. ``subject`` is the object's key, or the
+    resource for hooks asked once per resource.
+    """
+
+    def __init__(self, message: str, *, plugin: str, hook: str, subject: object) -> None:
+        self.hook = hook
+        self.subject = subject
+        super().__init__(f"{hook} failed on {subject}: {message}", plugin=plugin)
+
+
+class TransformError(ObjectHookError):
+    """A transform raised or returned something other than an object."""
 
     def __init__(self, message: str, *, plugin: str, transform: str, key: object) -> None:
         self.transform = transform
         self.key = key
-        super().__init__(f"transform {transform!r} failed on {key}: {message}", plugin=plugin)
+        super().__init__(message, plugin=plugin, hook=f"transform {transform!r}", subject=key)
 
 
 class ApiError(SyncpipeError):

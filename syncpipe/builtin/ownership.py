@@ -17,6 +17,7 @@ from typing import Any
 from syncpipe.hooks import hookimpl
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.transforms import Phase, Transform
+from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject, annotations_of, labels_of, meta, with_metadata
 
 OWNER_LABEL = "syncpipe.io/owner"
@@ -67,6 +68,21 @@ def _mark(obj: RawObject, ctx: SyncContext, annotation: str) -> RawObject:
     labels = {**(m.get("labels") or {}), OWNER_LABEL: owner_label_value(ctx.syncer_name)}
     annotations = {**(m.get("annotations") or {}), annotation: owned_value(obj)}
     return with_metadata(obj, labels=labels, annotations=annotations)
+
+
+def source_locator(key: ObjectKey) -> str:
+    """The ``syncpipe.io/source`` value: ``<resource>.<group>/<namespace>/<name>``."""
+    return f"{key.gvr.group_resource}/{key.namespace}/{key.name}"
+
+
+def parse_source_locator(value: str) -> tuple[str, str, str, str] | None:
+    """``(group, resource, namespace, name)`` from a locator, or None when malformed."""
+    parts = value.split("/", 2)
+    if len(parts) != 3 or not parts[0] or not parts[2]:
+        return None
+    group_resource, namespace, name = parts
+    resource, _, group = group_resource.partition(".")
+    return group, resource, namespace, name
 
 
 def with_source_locator(obj: RawObject, locator: str) -> RawObject:

@@ -6,11 +6,11 @@ written.
 
 from __future__ import annotations
 
-from typing import Any
-
 from syncpipe.hooks import hookimpl
+from syncpipe.model.actions import Action, ActionWriter
+from syncpipe.model.objects import RawObject
 
 
 @hookimpl(trylast=True)
-def syncpipe_apply_action(action: Any, writer: Any) -> Any:
+def syncpipe_apply_action(action: Action, writer: ActionWriter) -> RawObject | None:
     return writer.apply(action)

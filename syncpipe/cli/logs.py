@@ -22,8 +22,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
-def setup(*, verbose: int = 0, json_format: bool = False) -> None:
-    level = logging.WARNING if verbose < 0 else (logging.INFO if verbose < 2 else logging.DEBUG)
+def level_for(verbose: int, *, quiet: bool = False) -> int:
+    """The log level of ``-v`` counted ``verbose`` times, the same for every command: ``-v``
+    info, ``-vv`` debug (``-vvv`` also the HTTP clients' debug). Without ``-v``: info, or only
+    warnings for a ``quiet`` command (one whose stdout is its result, such as ``replay``)."""
+    if verbose <= 0:
+        return logging.WARNING if quiet else logging.INFO
+    return logging.INFO if verbose == 1 else logging.DEBUG
+
+
+def setup(*, verbose: int = 0, json_format: bool = False, quiet: bool = False) -> None:
+    level = level_for(verbose, quiet=quiet)
     handler = logging.StreamHandler(sys.stderr)
     if json_format:
         handler.setFormatter(JsonFormatter())

@@ -9,6 +9,7 @@ import sys
 import click
 
 import syncpipe
+from syncpipe import errors
 from syncpipe.cli.run import ORIGINAL_SYNCER_FLAGS
 
 # Subcommand modules, each exposing a click command or group named ``command``.
@@ -19,7 +20,9 @@ SUBCOMMANDS: dict[str, str] = {
     "crds": "syncpipe.cli.crds",
     "demo": "syncpipe.cli.demo",
     "dev": "syncpipe.cli.dev",
+    "explain": "syncpipe.cli.explain",
     "plan": "syncpipe.cli.plan",
+    "plugins": "syncpipe.cli.plugins",
     "record": "syncpipe.cli.record",
     "replay": "syncpipe.cli.replay",
     "run": "syncpipe.cli.run",
@@ -39,6 +42,14 @@ class LazyGroup(click.Group):
             command: click.Command = module.command
             return command
         return super().get_command(ctx, cmd_name)
+
+    def invoke(self, ctx: click.Context) -> object:
+        """A plugin that fails to load, configure or take its options ends any subcommand with
+        one ``Error:`` line naming it, not a traceback."""
+        try:
+            return super().invoke(ctx)
+        except errors.PluginError as exc:
+            raise click.ClickException(str(exc)) from exc
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

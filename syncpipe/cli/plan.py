@@ -54,7 +54,7 @@ def command(
     """Print what `syncpipe run` would write now, without writing anything."""
     settings = pipeline.settings()
     syncer_name = settings.syncer_name
-    logs.setup(verbose=verbose - 1)
+    logs.setup(verbose=verbose, quiet=True)
     from syncpipe.model.events import Side
     from syncpipe.replay import capture, configs, live
     from syncpipe.replay.engine import ReplayEngine

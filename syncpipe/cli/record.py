@@ -107,7 +107,7 @@ def command(
     verbose: int,
 ) -> None:
     """Record a live session (initial lists, then watch events) into a snapshot file."""
-    logs.setup(verbose=verbose + 1)
+    logs.setup(verbose=verbose)
     _check_sides(kubeconfig, side, upstream_kubeconfig, downstream_kubeconfig)
     if bool(syncer_configs) == all_selected:
         raise click.UsageError("give either --syncer-config FILE... or --all-selected")

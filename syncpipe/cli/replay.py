@@ -52,7 +52,7 @@ def command(
     """Replay SNAPSHOT through the pipeline and print what the syncer would write."""
     settings = pipeline.settings()
     syncer_name = settings.syncer_name
-    logs.setup(verbose=verbose - 1)
+    logs.setup(verbose=verbose, quiet=True)
     from syncpipe.replay import configs as config_files
     from syncpipe.replay.causality import causal_order
     from syncpipe.replay.engine import ReplayEngine

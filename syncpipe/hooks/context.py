@@ -15,19 +15,24 @@ from syncpipe.model.resources import ResourceInfo
 class SyncContext:
     """Read-only facts for one hook call.
 
-    ``selection`` is the merged SyncerConfig selection (``syncpipe.config.selection.Selection``)
-    typed loosely here so plugins need not import the config package.
+    ``direction`` is the way data flows (``DOWN``: upstream → downstream); ``resource`` the
+    resource of the object in hand (``None`` in calls not about one object); ``selection`` the
+    merged SyncerConfig selection (``syncpipe.plugin.Selection``); ``namespace_mapper`` the
+    mapping in use; ``plugin_settings`` every plugin's options by plugin name.
     """
 
     syncer_name: str
     direction: Direction = Direction.DOWN
     resource: ResourceInfo | None = None
+    # Typed loosely while the drivers rely on these being set before use: a ``Selection`` and
+    # a ``NamespaceMapper`` in every context the host hands a plugin.
     selection: Any = None
     plugin_settings: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     namespace_mapper: Any = None
 
     def plugin_config(self, plugin: str) -> Mapping[str, Any]:
-        """Settings given to ``plugin`` on the command line (``--plugin-opt NAME.KEY=VALUE``)."""
+        """``plugin``'s options (``--plugin-opt NAME.KEY=VALUE``): typed, with defaults, once the
+        host has checked them against what the plugin declares."""
         return self.plugin_settings.get(plugin, {})
 
     def for_resource(self, resource: ResourceInfo, direction: Direction) -> SyncContext:

@@ -1,16 +1,17 @@
 """Named transforms: what plugins register so the host can order and name them.
 
 Order-sensitive work never relies on pluggy's call order: each plugin registers ``Transform``
-objects through ``syncpipe_register_transforms``; the host sorts them by ``(phase, name)`` (or
-by the configured ``--transform-order``) and calls them itself, so every error names the
-transform that failed and replays are deterministic.
+objects through ``syncpipe_register_transforms``; the host sorts them by ``(phase, name)`` and
+calls them itself, so every error names the transform that failed and replays are
+deterministic. (``Settings.transform_order`` can place names first within a phase; it is
+internal, no flag sets it: a plugin picks its place with ``phase``.)
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -32,6 +33,8 @@ class Phase(enum.IntEnum):
 
 
 TransformFn = Callable[[RawObject, "SyncContext"], RawObject]
+# A status transform: the ``.status`` a copy reports -> the status to write on its source.
+StatusTransformFn = Callable[[dict[str, Any], "SyncContext"], dict[str, Any]]
 
 
 def every_resource(_resource: ResourceInfo) -> bool:
@@ -42,14 +45,24 @@ def every_resource(_resource: ResourceInfo) -> bool:
 class Transform:
     """One named, optionally reversible object transformation.
 
-    ``forward`` runs on the way down (upstream object -> desired downstream object);
-    ``reverse`` on the way up (status return, upsync). Both must return a new dict and never
-    modify their input.
+    When each function runs, only for resources ``applies_to`` accepts:
+
+    * ``forward`` on downsync (upstream object -> desired downstream copy), in run order;
+    * ``reverse`` on upsync (downstream object -> desired upstream copy), undoing the way down;
+    * ``status`` on status return (the ``.status`` a downsynced copy reports -> the status
+      written on its upstream object), in the reverse of the forward order. It receives a
+      copy of that status and a context whose ``direction`` is ``Direction.UP`` and whose
+      ``resource`` is the upstream resource. It must be deterministic: the result is diffed
+      against the upstream object's status, so the same input must give the same output or
+      the syncer would write at rest.
+
+    All of them return a new dict and never modify their input.
     """
 
     name: str = attrs.field(validator=attrs.validators.matches_re(r"[a-z][a-z0-9-]*"))
     forward: TransformFn
     reverse: TransformFn | None = None
+    status: StatusTransformFn | None = None
     phase: Phase = Phase.CUSTOM
     applies_to: Callable[[ResourceInfo], bool] = every_resource
     plugin: str = ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import attrs
 
@@ -48,3 +48,10 @@ class Delete:
 
 
 Action: TypeAlias = Create | Patch | Delete
+
+
+class ActionWriter(Protocol):
+    """Carries out an action on one side; returns the object as the server answered it
+    (``None`` for a delete). ``syncpipe_apply_action`` implementations are handed one."""
+
+    def apply(self, action: Action) -> RawObject | None: ...

@@ -151,10 +151,11 @@ def describe_change(write: PlannedWrite) -> str:
     return "\n".join(lines)
 
 
-def render_table(result: ReplayResult, stream: IO[str], *, title: str = "") -> None:
-    """The plan as a table, then the summary, rejections, pending keys and warnings."""
+def console_for(stream: IO[str]) -> Console:
+    """A rich console on ``stream``: colours and the terminal's width on a terminal, plain
+    text ``PLAIN_WIDTH`` wide otherwise (files, pipes, tests)."""
     terminal = stream.isatty()
-    console = Console(
+    return Console(
         file=stream,
         width=None if terminal else PLAIN_WIDTH,
         force_terminal=terminal,
@@ -162,6 +163,11 @@ def render_table(result: ReplayResult, stream: IO[str], *, title: str = "") -> N
         highlight=False,
         soft_wrap=False,
     )
+
+
+def render_table(result: ReplayResult, stream: IO[str], *, title: str = "") -> None:
+    """The plan as a table, then the summary, rejections, pending keys and warnings."""
+    console = console_for(stream)
     table = Table(title=title or None, box=box.SIMPLE_HEAD, show_lines=False)
     for column, justify in (
         ("#", "right"),

@@ -9,9 +9,9 @@ from a queue in sorted order, so every run does the same work in the same order.
 ``failed`` classifies an error exactly as ``runtime.controller.Controller.handle_error``
 does (by type, never by message): conflicts are retried at once a few times, ``Retryable``
 errors after their delay, terminal errors (``TerminalError``, ``ApiInvalid``,
-``TransformError``) are rejections, anything else backs off exponentially. Once ``finishing``
-(after the last record), a key is retried at most ``RETRIES_AFTER_END`` more times and then
-reported as pending instead of being retried forever.
+``ObjectHookError``: a plugin failing on the object) are rejections, anything else backs off
+exponentially. Once ``finishing`` (after the last record), a key is retried at most
+``RETRIES_AFTER_END`` more times and then reported as pending instead of being retried forever.
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ class Scheduler:
         """Requeue as the live controller would; ``True`` when the live syncer would report
         the error (a rejection, kept in ``rejected``, or a field fight naming its writers)."""
         item = (name, key)
-        if isinstance(exc, errors.TerminalError | errors.ApiInvalid | errors.TransformError):
+        if isinstance(exc, errors.TerminalError | errors.ApiInvalid | errors.ObjectHookError):
             rejection = Rejection(
                 t=self.now, flow=name, key=key, error_type=type(exc).__name__, message=str(exc)
             )

@@ -23,8 +23,8 @@ config's entries the source side does not serve, and the kinds copies wait for o
 target side) or ``Served`` (True).
 
 ``DeletionsHeld`` — ``CircuitBreakerTripped`` (True) while the deletion circuit breaker holds
-deletions; absent otherwise (it clears when the syncer restarts with
-``--confirm-held-deletions``).
+deletions (inferred from relists, or vetoed by a plugin: the message names it); absent otherwise
+(it clears when the syncer restarts with ``--confirm-held-deletions``).
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ class ConfigFacts:
     # Per side: the resources not served there that this config needs.
     unserved: Mapping[Side, Sequence[str]] = attrs.field(factory=dict)
     held_deletions: int | None = None  # None: the circuit breaker is not tripped
+    # Per plugin whose selection veto caused some of them: how many (``DeletionGuard.vetoes_held``).
+    held_vetoed_by: Sequence[tuple[str, int]] = ()
 
 
 def unserved_message(unserved: Mapping[Side, Sequence[str]]) -> str:
@@ -59,6 +61,18 @@ def unserved_message(unserved: Mapping[Side, Sequence[str]]) -> str:
         for side in (Side.UPSTREAM, Side.DOWNSTREAM)
         if unserved.get(side)
     )
+
+
+def held_message(count: int, vetoed_by: Sequence[tuple[str, int]]) -> str:
+    """What ``DeletionsHeld`` says: how many deletions are held, why, how to release them."""
+    if vetoed_by:
+        vetoed = sum(n for _plugin, n in vetoed_by)
+        why = [f"{count - vetoed} inferred from relists"] if count > vetoed else []
+        why += [f"{n} vetoed by plugin {plugin}" for plugin, n in vetoed_by]
+        held = f"{count} deletions are held ({', '.join(why)})"
+    else:
+        held = f"{count} deletions inferred from relists are held"
+    return f"{held}; restart with --confirm-held-deletions to let them through"
 
 
 def _ready(facts: ConfigFacts) -> tuple[str, str, str]:
@@ -87,8 +101,7 @@ def conditions(facts: ConfigFacts) -> list[dict[str, str]]:
                 "type": "DeletionsHeld",
                 "status": "True",
                 "reason": "CircuitBreakerTripped",
-                "message": f"{facts.held_deletions} deletions inferred from relists are held; "
-                "restart with --confirm-held-deletions to let them through",
+                "message": held_message(facts.held_deletions, facts.held_vetoed_by),
             }
         )
     missing = unserved_message(facts.unserved)

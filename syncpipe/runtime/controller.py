@@ -3,7 +3,8 @@
 Errors are classified by type, never by message: conflicts are retried at once (with fresh
 state), throttling, server errors, unreachable servers and ``RetryableError`` are requeued with
 per-key backoff, RBAC/credential errors are requeued too (they get fixed from outside) and
-reported, ``TerminalError``/``ApiInvalid``/``TransformError`` are reported and forgotten until
+reported, ``TerminalError``/``ApiInvalid``/``ObjectHookError`` (a plugin failing on the
+object, e.g. ``TransformError``) are reported and forgotten until
 the object changes again. An unknown exception is a bug: it is logged with its traceback and
 requeued with backoff, never allowed to kill a worker.
 """
@@ -141,7 +142,7 @@ class Controller(Generic[K]):
                 self._note_wait(key, exc)
             self.queue.add_after(key, exc.delay)
             return
-        if isinstance(exc, errors.TerminalError | errors.ApiInvalid | errors.TransformError):
+        if isinstance(exc, errors.TerminalError | errors.ApiInvalid | errors.ObjectHookError):
             log.warning("%s: %s rejected: %s", self.name, key, exc)
             self._report(key, exc)
             self.queue.forget(key)

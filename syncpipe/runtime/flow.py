@@ -4,19 +4,18 @@ Downsync (upstream → downstream) and upsync (downstream → upstream) are the 
 the sides swapped: a ``Flow`` holds the source informers (every object of a selected resource)
 and the target informers (only the copies this syncer owns, by label selector), and its
 ``reconcile`` is level-triggered: it reads the current source object and the current owned
-copy from the caches and decides what to write; the events that queued the key are not
-consulted, so ten events for one object cost one reconcile.
+copy from the caches; the events that queued the key are not consulted, so ten events for one
+object cost one reconcile.
 
-Ownership rules (KubeStellar's, with its limitations fixed):
-- only copies carrying this syncer's marks are updated or deleted; a namesake we did not create
-  is reported as an ``OwnershipConflict`` and left alone (never adopted);
-- downsync only: ``edge.kubestellar.io/downsync-overwrite: "false"`` on the upstream object
-  means create once, then never update nor delete (the copy is marked ``"false"`` too, so the
-  choice survives the upstream object's deletion); ``"true"``/absent: upstream is the truth;
-- a copy is deleted when its source object is deleted or stops being selected; a downsynced
-  Namespace only when the upstream Namespace itself is gone (deleting a namespace deletes
-  everything in it, including what we do not own);
-- a downsynced copy is never upsynced back (no ping-pong when selections overlap).
+``reconcile`` is a thin shell around one pure function: it reads the state (source object,
+desired object after the hook chain, live copy, inferred-delete flag, whether the source
+namespace exists), ``sink/reconcileplan.py::plan_reconcile`` decides everything (ownership,
+overwrite/freeze, namespace prerequisites, create/patch/delete and the patch, upsync status;
+the rules are listed there), and the shell carries the plan out: the namespace prerequisite
+(``runtime/targetnamespaces.py``), the deletion circuit breaker and the fight guard
+(``runtime/safety.py``), the write, the status. It reacts to a write's answer only where the
+planner could not know it: ``AlreadyExists`` re-plans with the existing object, a missing
+namespace is ensured and the create retried.
 
 Each copy records where it came from in the annotation ``syncpipe.io/source``, so events on the
 target side find their source key without parsing names (namespace mapping and renaturing may
@@ -25,47 +24,51 @@ rename both).
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import attrs
 
 from syncpipe import errors
-from syncpipe.builtin import namespaces, ownership
+from syncpipe.builtin import ownership
+
+# The ``X as X`` imports re-export names moved out of this module, for importers not moved yet.
+from syncpipe.builtin.ownership import parse_source_locator as parse_source_locator
+from syncpipe.builtin.ownership import source_locator as source_locator
 from syncpipe.config.selection import Selection
 from syncpipe.hooks import chain
+from syncpipe.hooks.chain import hands_off as hands_off
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.manager import Hooks
-from syncpipe.model.actions import Action, Create, Patch
+from syncpipe.model.actions import Action, Create, Delete
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import (
     RawObject,
     annotations_of,
-    labels_of,
     meta,
     resource_version_of,
 )
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import routing
-from syncpipe.runtime.routing import SERVER_OWNED_STATUS
 from syncpipe.runtime.safety import DeletionGuard
-from syncpipe.sink import planner
+from syncpipe.runtime.safety import FieldFight as FieldFight
+from syncpipe.runtime.safety import FightGuard as FightGuard
+from syncpipe.runtime.statusreturn import RETURN_STATUS_ANNOTATION as RETURN_STATUS_ANNOTATION
+from syncpipe.runtime.statusreturn import StatusReturn as StatusReturn
+from syncpipe.runtime.targetnamespaces import TargetNamespaces
+from syncpipe.sink import reconcileplan
+from syncpipe.sink.reconcileplan import NamespacePrerequisite
 from syncpipe.source.informer import EventSource
 
 log = logging.getLogger(__name__)
 
-RETURN_STATUS_ANNOTATION = "edge.kubestellar.io/return-status"
 # A create that needs an API not yet served on the target side is retried this soon.
 WAIT_FOR_API_SECONDS = 1.0
 # Caches that have not finished their first list yet are waited for this long per retry.
 WAIT_FOR_CACHE_SECONDS = 0.05
-# A namespace ensured within this many seconds is not created again by another worker.
-NAMESPACE_RECHECK_SECONDS = 5.0
 
 
 class Writer(Protocol):
@@ -132,135 +135,12 @@ def sources_wanted(
     }
 
 
-class FieldFight(errors.RetryableError):
-    """Another writer keeps changing fields this syncer owns on a copy: back off and say who."""
-
-    def __init__(self, message: str, *, delay: float, managers: tuple[str, ...]) -> None:
-        self.managers = managers
-        super().__init__(message, delay=delay)
-
-
-# A copy patched this many times within the window is being fought over.
-FIGHT_PATCHES = 5
-FIGHT_WINDOW_SECONDS = 60.0
-# Backoff while fighting: doubling from the first delay up to the cap, so a fight costs at most
-# a write every few minutes instead of a hot loop.
-FIGHT_FIRST_DELAY = 5.0
-FIGHT_MAX_DELAY = 300.0
-
-
-class FightGuard:
-    """Counts our patches per copy; past the threshold each further patch waits longer.
-
-    Only patches that put back the *same* desired state count: a new version of the source
-    object (its resourceVersion changed) is a legitimate update, not a fight, and resets the
-    count. What is left is a copy changed away from one desired state again and again.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._patches: dict[ObjectKey, collections.deque[float]] = {}
-        self._fights: dict[ObjectKey, int] = {}
-        self._next_allowed: dict[ObjectKey, float] = {}
-        self._source_version: dict[ObjectKey, str] = {}
-
-    def check(self, key: ObjectKey, live: RawObject, source_version: str = "") -> None:
-        """Raise ``FieldFight`` when ``key`` may not be patched yet; else record the patch."""
-        now = self._clock()
-        with self._lock:
-            if self._source_version.get(key) != source_version:
-                self._source_version[key] = source_version
-                self._patches.pop(key, None)
-                self._fights.pop(key, None)
-                self._next_allowed.pop(key, None)
-            times = self._patches.setdefault(key, collections.deque())
-            while times and now - times[0] > FIGHT_WINDOW_SECONDS:
-                times.popleft()
-            calm_since = self._next_allowed.get(key, 0.0)
-            if not times and now - calm_since > FIGHT_WINDOW_SECONDS:
-                self._fights.pop(key, None)  # a quiet window after the last backoff: forgiven
-            waiting = self._next_allowed.get(key, 0.0) - now
-            if waiting > 0:
-                raise FieldFight(
-                    f"{key}: still backing off from a field fight", delay=waiting, managers=()
-                )
-            if len(times) >= FIGHT_PATCHES:
-                count = self._fights.get(key, 0) + 1
-                self._fights[key] = count
-                delay = min(FIGHT_FIRST_DELAY * 2 ** (count - 1), FIGHT_MAX_DELAY)
-                self._next_allowed[key] = now + delay
-                times.clear()
-                managers = other_managers(live)
-                raise FieldFight(
-                    f"{key} was changed back {FIGHT_PATCHES} times within "
-                    f"{FIGHT_WINDOW_SECONDS:.0f}s; fields syncpipe owns are being fought over by "
-                    f"{', '.join(managers) or 'an unknown writer'}; backing off {delay:.0f}s",
-                    delay=delay,
-                    managers=managers,
-                )
-            times.append(now)
-
-
-def other_managers(live: RawObject) -> tuple[str, ...]:
-    """Field managers of ``live`` other than syncpipe (from ``metadata.managedFields``)."""
-    entries = meta(live).get("managedFields") or ()
-    names = {
-        str(e.get("manager"))
-        for e in entries
-        if isinstance(e, dict) and e.get("manager") and e.get("manager") != "syncpipe"
-    }
-    return tuple(sorted(names))
-
-
 _NOT_TRACKED: Any = object()  # ``Flow._apply``'s "this write is not remembered" marker
-
-
-def source_locator(key: ObjectKey) -> str:
-    """The ``syncpipe.io/source`` value: ``<resource>.<group>/<namespace>/<name>``."""
-    return f"{key.gvr.group_resource}/{key.namespace}/{key.name}"
-
-
-def parse_source_locator(value: str) -> tuple[str, str, str, str] | None:
-    """``(group, resource, namespace, name)`` from a locator, or None when malformed."""
-    parts = value.split("/", 2)
-    if len(parts) != 3 or not parts[0] or not parts[2]:
-        return None
-    group_resource, namespace, name = parts
-    resource, _, group = group_resource.partition(".")
-    return group, resource, namespace, name
-
-
-def hands_off(obj: RawObject, pointers: tuple[str, ...]) -> RawObject:
-    """A copy of ``obj`` with ``null`` at each pointer: the sink neither sets nor removes it.
-
-    ``null`` in a desired object means "not ours" to the three-way diff, so a field that was
-    owned before (say ``/spec/replicas`` before an HPA took over) is disowned and left alone.
-    Only the touched path is copied.
-    """
-    for pointer in pointers:
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-        if parts:
-            obj = _set_null(obj, parts)
-    return obj
-
-
-def _set_null(node: Any, parts: list[str]) -> Any:
-    if not isinstance(node, dict):
-        return node
-    head = parts[0]
-    if len(parts) == 1:
-        return {**node, head: None}
-    return {**node, head: _set_null(node.get(head, {}), parts[1:])}
 
 
 def _missing_namespace(exc: errors.ApiNotFound, target: ObjectKey) -> bool:
     """Whether a create of ``target`` failed because its namespace does not exist."""
     return bool(target.namespace) and (exc.details or {}).get("kind") == "namespaces"
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 @attrs.define(eq=False)
@@ -279,22 +159,26 @@ class Flow:
     sources: dict[GroupVersionResource, SourceState] = attrs.field(factory=dict)
     _target_of: dict[ObjectKey, ObjectKey] = attrs.field(factory=dict)
     _inferred_deletes: set[ObjectKey] = attrs.field(factory=set)
-    _verified_namespaces: set[str] = attrs.field(factory=set)
-    # Namespaces this flow made sure exist, and when: workers that all found one missing at
-    # once create it once; one found missing again later (someone deleted it) is created anew.
-    _created_namespaces: dict[str, float] = attrs.field(factory=dict)
-    _namespace_locks: dict[str, threading.Lock] = attrs.field(factory=dict)
     # Per copy: (resourceVersion our last write replaced, what the server returned).
     _written: dict[ObjectKey, tuple[str | None, RawObject | None]] = attrs.field(factory=dict)
     fights: FightGuard = attrs.field(factory=FightGuard)
     _source_gvrs: dict[tuple[str, str], GroupVersionResource] = attrs.field(factory=dict)
-    _contexts: dict[GroupVersionResource, tuple[SyncContext, SyncContext]] = attrs.field(
-        factory=dict
+    _contexts: chain.ResourceContexts = attrs.field(
+        default=attrs.Factory(lambda self: chain.ResourceContexts(self.direction), takes_self=True)
     )
     # Guards the compound updates below (check-then-act over several entries). Single dict
     # and set operations are atomic in CPython and run on every event from every worker and
     # dispatcher, so they go without it: a contended lock there cost more than the reconcile.
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
+    namespaces: TargetNamespaces = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.namespaces = TargetNamespaces(
+            direction=self.direction,
+            get=self.target_writer.get,
+            apply=self._apply,
+            ctx=lambda: self.hooks.ctx,
+        )
 
     @property
     def ctx(self) -> SyncContext:
@@ -323,7 +207,7 @@ class Flow:
         copy's version) so that the reconcile finds no source and cleans the copy up.
         """
         locator = annotations_of(copy).get(ownership.SOURCE_ANNOTATION)
-        parsed = parse_source_locator(locator) if locator else None
+        parsed = ownership.parse_source_locator(locator) if locator else None
         if parsed is None:
             return None
         group, resource, namespace, name = parsed
@@ -351,6 +235,7 @@ class Flow:
     # -- reconcile ---------------------------------------------------------------------------
 
     def reconcile(self, key: ObjectKey) -> None:
+        """Read the state ``key`` needs, let the planner decide, carry the plan out."""
         source = self.sources.get(key.gvr)
         source_obj: RawObject | None = None
         if source is not None and source.informer is not None:
@@ -360,17 +245,7 @@ class Flow:
                 )
             source_obj = source.informer.store.get(key)
         info = source.info if source is not None else None
-        ctx = self._context_for(info) if info else self.ctx
-        desired: RawObject | None = None
-        skip = self.upsync and source_obj is not None and self._is_our_downsynced_copy(source_obj)
-        if source_obj is not None and not skip:
-            desired = chain.desired_object(source_obj, key=key, hooks=self.hooks, ctx=ctx)
-        if desired is not None:
-            desired = ownership.with_source_locator(desired, source_locator(key))
-            if info is not None:
-                ignored = self.hooks.ignored_fields(info, self.direction)
-                if ignored:
-                    desired = hands_off(desired, ignored)
+        desired = self._desired(key, source_obj, info)
         target, target_info = self._target_for(key, desired)
         if target is None or target_info is None:
             return  # nothing to reach on the target side, and nothing to clean up
@@ -378,33 +253,80 @@ class Flow:
         if not informer.has_synced():
             raise errors.RetryableError("target cache not synced yet", delay=WAIT_FOR_CACHE_SECONDS)
         live = self._fresh_live(target, informer.store.get(target))
-        if desired is None:
-            self._maybe_delete(key, target, source_obj, live)
+        plan = self._plan(key, target, target_info, source_obj, desired, live)
+        self._execute(plan, key, target_info, source_obj, desired, live)
+
+    def _plan(
+        self,
+        key: ObjectKey,
+        target: ObjectKey,
+        target_info: ResourceInfo,
+        source_obj: RawObject | None,
+        desired: RawObject | None,
+        live: RawObject | None,
+    ) -> reconcileplan.ReconcilePlan:
+        """The planner's answer for the state read (the one place the facts are gathered)."""
+        return reconcileplan.plan_reconcile(
+            direction=self.direction,
+            target=target,
+            source=source_obj,
+            desired=desired,
+            live=live,
+            syncer_name=self.ctx.syncer_name,
+            inferred_delete=key in self._inferred_deletes,
+            # Only asked where it matters: a Namespace copy whose source is gone.
+            source_namespace_exists=(
+                self.source_namespace_exists(key.name)
+                if target.gvr == NAMESPACE_GVR and source_obj is None
+                else None
+            ),
+            status_subresource=target_info.status_subresource,
+            namespace_mapper=self.ctx.namespace_mapper,
+        )
+
+    def _desired(
+        self, key: ObjectKey, source_obj: RawObject | None, info: ResourceInfo | None
+    ) -> RawObject | None:
+        if source_obj is None:
+            return None
+        return reconcileplan.desired_copy(
+            source_obj,
+            key=key,
+            hooks=self.hooks,
+            ctx=self._contexts.get(self.ctx, info) if info else self.ctx,
+            info=info,
+        )
+
+    def _execute(
+        self,
+        plan: reconcileplan.ReconcilePlan,
+        key: ObjectKey,
+        target_info: ResourceInfo,
+        source_obj: RawObject | None,
+        desired: RawObject | None,
+        live: RawObject | None,
+    ) -> None:
+        """Carry out ``plan``'s steps in order (see ``sink/reconcileplan.py``)."""
+        if plan.forget:
+            with self._lock:
+                self._target_of.pop(key, None)
+                self._inferred_deletes.discard(key)
             return
-        if live is None:
-            self._create(target, desired, target_info)
-            return
-        if not self.upsync and not ownership.overwrite_enabled(source_obj):
-            self._freeze(target, live)
-            return
-        action = planner.plan(side=self.target_side, key=target, desired=desired, live=live)
-        if action is not None:
-            self.fights.check(target, live, resource_version_of(source_obj or {}))
+        if plan.conflict:
+            raise errors.OwnershipConflict(plan.conflict)
+        action = plan.action
+        if isinstance(action, Delete):
+            self._delete(plan, action, key=key, source_obj=source_obj, live=live)
+        elif isinstance(action, Create) and desired is not None:
+            self._create(
+                plan, action, key=key, info=target_info, source_obj=source_obj, desired=desired
+            )
+        elif action is not None:
+            if plan.fight_version is not None and live is not None:
+                self.fights.check(action.key, live, plan.fight_version)
             self._apply(action, before=live)
-        self._upsync_status(target, source_obj, live if action is None else None, target_info)
-
-    def _context_for(self, info: ResourceInfo) -> SyncContext:
-        """The hook context for ``info`` in this direction, made once per context and resource."""
-        base = self.ctx
-        cached = self._contexts.get(info.gvr)
-        if cached is not None and cached[0] is base and cached[1].resource is info:
-            return cached[1]
-        derived = base.for_resource(info, self.direction)
-        self._contexts[info.gvr] = (base, derived)
-        return derived
-
-    def _is_our_downsynced_copy(self, obj: RawObject) -> bool:
-        return ownership.is_owned(obj, syncer_name=self.ctx.syncer_name, upsynced=False)
+        if plan.status is not None:
+            self._apply(plan.status)
 
     def _target_for(
         self, key: ObjectKey, desired: RawObject | None
@@ -429,88 +351,61 @@ class Flow:
         self._target_of[key] = target
         return target, info
 
-    def _maybe_delete(
+    def _delete(
         self,
+        plan: reconcileplan.ReconcilePlan,
+        action: Delete,
+        *,
         key: ObjectKey,
-        target: ObjectKey,
         source_obj: RawObject | None,
         live: RawObject | None,
     ) -> None:
-        if live is None:
-            with self._lock:
-                self._target_of.pop(key, None)
-                self._inferred_deletes.discard(key)
-            return
-        if not ownership.is_owned(live, syncer_name=self.ctx.syncer_name, upsynced=self.upsync):
-            return
-        if not self.upsync and not ownership.overwrite_enabled(live):
-            return  # "create once, never delete"
-        if target.gvr == NAMESPACE_GVR and (
-            source_obj is not None or self.source_namespace_exists(key.name) is not False
-        ):
-            return  # de-selected, but the source Namespace exists (or may): keep it
-        with self._lock:
-            inferred = key in self._inferred_deletes
-        self.guard.check(key, inferred=inferred)
-        action = planner.plan(side=self.target_side, key=target, desired=None, live=live)
-        if action is not None:
-            log.info("%s: deleting %s (source %s)", self.direction.value, target, key)
-            try:
-                self._apply(action, before=live)
-            except errors.ApiNotFound:
-                pass
-            except errors.ApiConflict:
-                pass  # the UID precondition failed: a newer namesake, not ours to delete
+        vetoed_by = (
+            chain.vetoed_by(source_obj, key=key, hooks=self.hooks, direction=self.direction)
+            if plan.excluded and source_obj is not None
+            else ""
+        )
+        self.guard.check(key, inferred=plan.inferred, vetoed_by=vetoed_by)
+        log.info("%s: deleting %s (source %s)", self.direction.value, action.key, key)
+        try:
+            self._apply(action, before=live)
+        except errors.ApiNotFound:
+            pass
+        except errors.ApiConflict:
+            pass  # the UID precondition failed: a newer namesake, not ours to delete
         with self._lock:
             self._inferred_deletes.discard(key)
 
-    def _check_mapped_namespace(self, namespace: str) -> None:
-        """Under a namespace mapping, objects only go into namespaces carrying our locator."""
-        mapper = self.ctx.namespace_mapper
-        if self.upsync or mapper is None or mapper.name == "identity":
-            return
-        with self._lock:
-            if namespace in self._verified_namespaces:
-                return
-        existing = self.target_writer.get(ObjectKey(NAMESPACE_GVR, "", namespace))
-        if existing is None:
-            self._ensure_namespace(namespace)
-        else:
-            expected = mapper.upstream_namespace_for(namespace)
-            found = annotations_of(existing).get(namespaces.UPSTREAM_NAMESPACE_ANNOTATION)
-            if found is None or found != expected:
-                raise errors.OwnershipConflict(
-                    f"namespace {namespace} exists downstream without the locator of upstream "
-                    f"namespace {expected!r}; refusing to put objects into it"
-                )
-        with self._lock:
-            self._verified_namespaces.add(namespace)
-
-    def _create(self, target: ObjectKey, desired: RawObject, info: ResourceInfo) -> None:
-        if target.namespace:
-            self._check_mapped_namespace(target.namespace)
-        action = Create(side=self.target_side, key=target, body=planner.with_record(desired))
+    def _create(
+        self,
+        plan: reconcileplan.ReconcilePlan,
+        action: Create,
+        *,
+        key: ObjectKey,
+        info: ResourceInfo,
+        source_obj: RawObject | None,
+        desired: RawObject,
+    ) -> None:
+        target = action.key
+        namespace = plan.namespace
+        if namespace is not None:
+            self.namespaces.prepare(namespace)
         try:
-            created = self._apply_create(action)
+            created = self._apply_create(action, namespace)
         except errors.ApiAlreadyExists:
+            # Our own copy not yet in the cache (restart, cache lag), or a namesake: re-plan.
             existing = self.target_writer.get(target)
             if existing is None:
                 raise errors.RetryableError("namesake vanished; retrying", delay=0.2) from None
-            if ownership.is_owned(existing, syncer_name=self.ctx.syncer_name, upsynced=self.upsync):
-                # Our own copy, not yet in the cache (restart, or cache lag): converge by patch.
-                patch = planner.plan(
-                    side=self.target_side, key=target, desired=desired, live=existing
-                )
-                if patch is not None:
-                    self._apply(patch, before=None)
-                return
-            raise errors.OwnershipConflict(
-                f"{target} exists on the {self.target_side.value} side and was not created by "
-                f"syncer {self.ctx.syncer_name!r}; leaving it alone"
-            ) from None
+            replan = self._plan(key, target, info, source_obj, desired, existing)
+            if replan.conflict:
+                raise errors.OwnershipConflict(replan.conflict) from None
+            if replan.action is not None:
+                self._apply(replan.action, before=None)
+            return
         except errors.ApiNotFound as exc:
             if _missing_namespace(exc, target):
-                self._ensure_namespace(target.namespace)
+                self.namespaces.ensure(namespace or NamespacePrerequisite(name=target.namespace))
                 raise errors.RetryableError(
                     f"created namespace {target.namespace}", delay=0.05
                 ) from exc
@@ -519,10 +414,18 @@ class Flow:
                 f"{target.gvr} is not served on the {self.target_side.value} side yet",
                 delay=WAIT_FOR_API_SECONDS,
             ) from exc
-        if self.upsync and created is not None:
-            self._upsync_status(target, None, created, info)
+        if plan.status_after_create is not None and isinstance(created, dict):
+            status = reconcileplan.plan_upsync_status(
+                side=self.target_side,
+                target=target,
+                source=source_obj,
+                live=created,
+                status_subresource=info.status_subresource,
+            )
+            if status is not None:
+                self._apply(status)
 
-    def _apply_create(self, action: Create) -> Any:
+    def _apply_create(self, action: Create, namespace: NamespacePrerequisite | None) -> Any:
         """Create; when the namespace is missing, make it and create again right away (the
         first object of a namespace would otherwise wait for a retry)."""
         try:
@@ -530,98 +433,8 @@ class Flow:
         except errors.ApiNotFound as exc:
             if not _missing_namespace(exc, action.key):
                 raise
-            self._ensure_namespace(action.key.namespace)
+            self.namespaces.ensure(namespace or NamespacePrerequisite(name=action.key.namespace))
         return self._apply(action, before=None)
-
-    def _upsync_status(
-        self,
-        target: ObjectKey,
-        source_obj: RawObject | None,
-        live: RawObject | None,
-        info: ResourceInfo,
-    ) -> None:
-        """Upsync carries status too: the source's ``.status`` onto the upstream copy."""
-        if not self.upsync or live is None:
-            return
-        if source_obj is None:
-            locator = annotations_of(live).get(ownership.SOURCE_ANNOTATION, "")
-            parsed = parse_source_locator(locator)
-            if parsed is None:
-                return
-            group, resource, namespace, name = parsed
-            for gvr, state in self.sources.items():
-                if gvr.group == group and gvr.resource == resource and state.informer:
-                    source_obj = state.informer.store.get(ObjectKey(gvr, namespace, name))
-            if source_obj is None:
-                return
-        status = source_obj.get("status")
-        action = planner.plan_status(
-            side=self.target_side, key=target, desired_status=status, live=live
-        )
-        if action is None:
-            return
-        if not info.status_subresource:
-            action = attrs.evolve(action, subresource="")
-        self._apply(action)
-
-    def _ensure_namespace(self, namespace: str) -> None:
-        """Create a missing target namespace, bare and marked ours.
-
-        Downstream under a namespace mapping the namespace also carries the locator of its
-        upstream namespace, and an existing namesake without that locator is a collision: it is
-        reported, never adopted. Otherwise an existing namespace is used as it is.
-        """
-        with self._lock:
-            namespace_lock = self._namespace_locks.setdefault(namespace, threading.Lock())
-        with namespace_lock:  # one create per namespace, not one per waiting worker
-            self._ensure_namespace_locked(namespace)
-
-    def _ensure_namespace_locked(self, namespace: str) -> None:
-        ns_key = ObjectKey(NAMESPACE_GVR, "", namespace)
-        with self._lock:
-            created = self._created_namespaces.get(namespace)
-            if created is not None and time.monotonic() - created < NAMESPACE_RECHECK_SECONDS:
-                return
-        body: RawObject = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-        mapper = self.ctx.namespace_mapper
-        mapped = not self.upsync and mapper is not None and mapper.name != "identity"
-        upstream_ns = mapper.upstream_namespace_for(namespace) if mapped else None
-        if mapped and upstream_ns:
-            locator = {namespaces.UPSTREAM_NAMESPACE_ANNOTATION: upstream_ns}
-            body["metadata"]["annotations"] = locator
-        mark = ownership.mark_upsynced if self.upsync else ownership.mark_downsynced
-        body = mark(body, self.ctx)
-        action = Create(side=self.target_side, key=ns_key, body=planner.with_record(body))
-        try:
-            self._apply(action)
-            log.info("%s: created namespace %s", self.direction.value, namespace)
-            with self._lock:
-                self._created_namespaces[namespace] = time.monotonic()
-        except errors.ApiAlreadyExists:
-            if not mapped:
-                with self._lock:
-                    self._created_namespaces[namespace] = time.monotonic()
-                return
-            existing = self.target_writer.get(ns_key) or {}
-            found = annotations_of(existing).get(namespaces.UPSTREAM_NAMESPACE_ANNOTATION)
-            if found != upstream_ns:
-                raise errors.OwnershipConflict(
-                    f"namespace {namespace} exists downstream without the locator of upstream "
-                    f"namespace {upstream_ns!r}; refusing to adopt it"
-                ) from None
-
-    def _freeze(self, target: ObjectKey, live: RawObject) -> None:
-        """Overwrite off upstream: only make sure the copy says so too (then leave it be)."""
-        if annotations_of(live).get(ownership.OVERWRITE_ANNOTATION) == "false":
-            return
-        ops: list[dict[str, Any]]
-        if "annotations" in meta(live):
-            path = f"/metadata/annotations/{_escape(ownership.OVERWRITE_ANNOTATION)}"
-            ops = [{"op": "add", "path": path, "value": "false"}]
-        else:
-            value = {ownership.OVERWRITE_ANNOTATION: "false"}
-            ops = [{"op": "add", "path": "/metadata/annotations", "value": value}]
-        self._apply(Patch(side=self.target_side, key=target, ops=ops), before=live)
 
     def _apply(self, action: Action, before: Any = _NOT_TRACKED) -> Any:
         """Write ``action``; with ``before`` (the live object it was planned on, or None), the
@@ -656,64 +469,3 @@ class Flow:
             return result
         self._written.pop(target, None)
         return cached
-
-
-@attrs.define(eq=False)
-class StatusReturn:
-    """Returns the ``.status`` of downsynced copies to their upstream objects.
-
-    Keyed by the upstream (source) key like the downsync flow; a burst of status changes is
-    paced by ``runtime.statuspacing`` (a quiet object's change at once, later ones folded),
-    so the upstream gets at most one write per settle window.
-    Off per object with ``edge.kubestellar.io/return-status: "false"`` on the upstream object,
-    and per SyncerConfig with the same annotation on the config (an object selected only by
-    such configs returns no status). Where the upstream resource has no ``/status`` subresource
-    the main resource is patched, touching only ``/status``. Never for ``SERVER_OWNED_STATUS``.
-    """
-
-    flow: Flow
-    upstream_writer: Writer
-    # Refs (``SyncerConfig/<name>``) of configs that turned status return off.
-    configs_without_status: Callable[[], frozenset[str]] = lambda: frozenset()
-
-    def _off_by_config(self, key: ObjectKey, kind: str, labels: Mapping[str, str]) -> bool:
-        off = self.configs_without_status()
-        if not off:
-            return False
-        selection = self.flow.ctx.selection
-        reasons = selection.downsync_reasons(
-            key.gvr, key.namespace, key.name, kind=kind, labels=labels
-        )
-        return bool(reasons) and reasons <= off
-
-    def reconcile(self, key: ObjectKey) -> None:
-        if key.gvr.group_resource in SERVER_OWNED_STATUS:
-            return
-        flow = self.flow
-        source = flow.sources.get(key.gvr)
-        if source is None or source.informer is None or not source.informer.has_synced():
-            return
-        upstream_obj = source.informer.store.get(key)
-        if upstream_obj is None:
-            return
-        if annotations_of(upstream_obj).get(RETURN_STATUS_ANNOTATION) == "false":
-            return
-        if self._off_by_config(key, source.info.kind, labels_of(upstream_obj)):
-            return
-        target, info = flow.known_target(key)
-        if target is None or info is None:
-            return
-        informer = flow.resolver.target_informer(flow.direction, info)
-        copy = informer.store.get(target)
-        if copy is None or not ownership.is_owned(copy, syncer_name=flow.ctx.syncer_name):
-            return
-        status = copy.get("status")
-        action = planner.plan_status(
-            side=Side.UPSTREAM, key=key, desired_status=status, live=upstream_obj
-        )
-        if action is None:
-            return
-        if not source.info.status_subresource:
-            action = attrs.evolve(action, subresource="")
-        outcome = flow.hooks.apply_action(action=action, writer=self.upstream_writer)
-        flow.hooks.action_done(action=action, outcome=outcome)

@@ -109,5 +109,6 @@ class Reporting:
             selection_problems=pipeline.selection_problems,
             unserved=pipeline.apis.for_config(f"SyncerConfig/{name}"),
             held_deletions=len(guard.held) if guard.tripped else None,
+            held_vetoed_by=guard.vetoes_held() if guard.tripped else (),
         )
         return conditions.conditions(facts)

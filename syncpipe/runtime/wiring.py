@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pluggy
+
 from syncpipe.builtin import ownership
 from syncpipe.clients.connect import ClusterAccess, load_configuration
 from syncpipe.clients.rest import RestClient
@@ -21,12 +23,14 @@ def build_syncer(
     insecure: bool = False,
     qps: float = 0.0,
     burst: int = 0,
+    pm: pluggy.PluginManager | None = None,
 ) -> Syncer:
     """A syncer between two kubeconfigs' servers (not started).
 
     ``qps`` > 0 limits each side's client to that many requests per second on average, with
     bursts of ``burst`` (at least 1): the original syncer's ``--qps``/``--burst``. ``0``: no
-    client-side limit (the API servers' own flow control still applies).
+    client-side limit (the API servers' own flow control still applies). ``pm``: the plugin
+    manager to use instead of the default one (tests register plugins in-process).
     """
     up = load_configuration(
         ClusterAccess(
@@ -53,6 +57,7 @@ def build_syncer(
         settings=settings,
         upstream=RestClient(up, label="upstream", throttle=throttle()),
         downstream=RestClient(down, label="downstream", throttle=throttle()),
+        pm=pm,
     )
 
 

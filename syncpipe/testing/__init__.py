@@ -3,18 +3,55 @@
 The pytest fixtures (``control_planes``, ``upstream``, ``downstream``, ``unique_name``, ...) live
 in ``syncpipe.testing.pytest_plugin``, which pytest loads by itself through the ``pytest11``
 entry point once syncpipe is installed. This module holds the plain helpers, importable without
-pytest.
+pytest, and the offline plugin harness (``PipelineHarness``, see ``syncpipe.testing.harness``):
+the real pipeline over manifests stated in the test, no clusters.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from syncpipe.model.resources import CRD_GVR
 
-__all__ = ["WaitTimeout", "create_established", "wait_established", "wait_for"]
+if TYPE_CHECKING:
+    from syncpipe.testing.clusterstate import ClusterState
+    from syncpipe.testing.harness import PipelineHarness
+    from syncpipe.testing.manifests import manifests_of, select_everything
+    from syncpipe.testing.planned import PassResult, Write
+
+# The harness imports the whole pipeline: loaded on first use, not by every pytest run that
+# loads this package's fixtures.
+_LAZY = {
+    "ClusterState": "syncpipe.testing.clusterstate",
+    "PipelineHarness": "syncpipe.testing.harness",
+    "manifests_of": "syncpipe.testing.manifests",
+    "select_everything": "syncpipe.testing.manifests",
+    "PassResult": "syncpipe.testing.planned",
+    "Write": "syncpipe.testing.planned",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "ClusterState",
+    "PassResult",
+    "PipelineHarness",
+    "WaitTimeout",
+    "Write",
+    "create_established",
+    "manifests_of",
+    "select_everything",
+    "wait_established",
+    "wait_for",
+]
 
 T = TypeVar("T")
 

@@ -1,8 +1,42 @@
-"""Small workload manifests the test suites create on real API servers."""
+"""Manifests for tests: small workloads, reading them from YAML, the config selecting them.
+
+The factories make objects the test suites create on real API servers and state to the
+offline harness; ``manifests_of`` reads dicts and YAML strings alike; ``select_everything`` is
+the SyncerConfig selecting exactly some manifests.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+import yaml
+
+from syncpipe.config import manifests
+from syncpipe.config.documents import located_objects, objects_of
+from syncpipe.model.objects import RawObject
+
+Manifest = RawObject | str
+"""An object as a dict, or YAML text holding any number of them."""
+
+
+def manifests_of(*items: Manifest) -> list[RawObject]:
+    """Objects from dicts and YAML strings (multi-document; ``kind: List`` unpacked)."""
+    found: list[RawObject] = []
+    for item in items:
+        if isinstance(item, str):
+            found.extend(dict(obj) for _, obj in located_objects(item, file="<manifest>"))
+        else:
+            found.extend(dict(obj) for _, obj in objects_of(item))
+    return found
+
+
+def select_everything(*items: Manifest, name: str = "everything") -> RawObject:
+    """A SyncerConfig selecting exactly these objects and their namespaces, by name (what
+    ``syncpipe config from-manifests`` writes)."""
+    text = yaml.safe_dump_all(manifests_of(*items))
+    objects = manifests.read_manifest_objects(text, file="<manifests>")
+    config = manifests.syncer_config_selecting(manifests.resolve(objects), name=name)
+    return config.to_dict()
 
 
 def configmap(ns: str, name: str, data: dict[str, str], **meta: Any) -> dict[str, Any]:

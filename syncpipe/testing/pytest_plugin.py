@@ -9,7 +9,9 @@ safely by giving every test its own namespaces (``unique_name``):
   when tests failed or were interrupted;
 - ``upstream``, ``downstream``: its two ``ControlPlane`` objects;
 - ``upstream_client``, ``downstream_client``: official-client ``ApiClient``s as the admin;
-- ``unique_name`` (per test): a short DNS-1123 label, unique per test, for namespaces.
+- ``unique_name`` (per test): a short DNS-1123 label, unique per test, for namespaces;
+- ``pipeline_harness`` (per test, no clusters): ``syncpipe.testing.PipelineHarness`` itself,
+  to call with the plugins and options under test (see ``syncpipe.testing.harness``).
 
 Tests using them are marked ``apiserver`` automatically, so ``-m "not apiserver"`` runs the rest.
 
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from syncpipe.devenv.assets import Assets
     from syncpipe.devenv.controlplane import ControlPlane
     from syncpipe.devenv.pair import ControlPlanePair
+    from syncpipe.testing.harness import PipelineHarness
 
 CONTROL_PLANE_FIXTURES = frozenset(
     {
@@ -173,3 +176,12 @@ def unique_name(request: pytest.FixtureRequest) -> str:
     if not base or not base[0].isalpha():
         base = f"t{base}"
     return f"{base}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture
+def pipeline_harness() -> type[PipelineHarness]:
+    """The offline harness class: ``pipeline_harness(plugins={"name": plugin})`` gives a
+    harness running the real pipeline over manifests, without clusters."""
+    from syncpipe.testing.harness import PipelineHarness
+
+    return PipelineHarness

@@ -220,20 +220,9 @@ def syncer_cli(
             syncer = SyncerProcess(args, tmp_path / f"syncer-{len(started)}.log", env=env)
             started.append(syncer)
             return syncer
-        args = [
-            sys.executable,
-            "-m",
-            "syncpipe",
-            "run",
-            "--upstream-kubeconfig",
-            str(upstream.admin_kubeconfig),
-            "--downstream-kubeconfig",
-            str(downstream.admin_kubeconfig),
-            "--syncer-name",
-            name or unique_name,
-            "-v",
-            *extra,
-        ]
+        args = helpers.run_args(
+            upstream, downstream, "--syncer-name", name or unique_name, "-v", *extra
+        )
         syncer = SyncerProcess(args, tmp_path / f"syncer-{len(started)}.log", env=env)
         started.append(syncer)
         return syncer

@@ -8,6 +8,9 @@ it too, since labels are synced).
 from __future__ import annotations
 
 import copy
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,6 +20,28 @@ from syncpipe.model.resources import GroupVersionResource
 from syncpipe.testing import wait_for
 
 T = TypeVar("T")
+
+
+def run_args(upstream: Any, downstream: Any, *extra: str) -> list[str]:
+    """``python -m syncpipe run`` between the test planes (``upstream``/``downstream`` are the
+    control-plane fixtures) with ``extra`` flags."""
+    return command_args(upstream, downstream, "run", *extra)
+
+
+def command_args(upstream: Any, downstream: Any, command: str, *extra: str) -> list[str]:
+    """``python -m syncpipe COMMAND`` between the test planes with ``extra`` flags."""
+    return [
+        sys.executable,
+        "-m",
+        "syncpipe",
+        command,
+        "--upstream-kubeconfig",
+        str(upstream.admin_kubeconfig),
+        "--downstream-kubeconfig",
+        str(downstream.admin_kubeconfig),
+        *extra,
+    ]
+
 
 TEST_LABEL = "e2e.syncpipe.io/test"
 DOWNSYNCED = "edge.kubestellar.io/downsynced"
@@ -401,4 +426,18 @@ def create_when_served(
         interval=0.2,
         ignore=(errors.ApiNotFound,),
         message=f"could not create {gvr.resource} {body['metadata']['name']}: API not served",
+    )
+
+
+def syncpipe_between_planes(
+    upstream: Any, downstream: Any, command: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``command_args`` run to its end; ``env`` adds to the environment."""
+    return subprocess.run(
+        command_args(upstream, downstream, command, *args),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
     )

@@ -7,6 +7,10 @@ downstream with ``example.com/team``; ``--plugin-opt team-label.team=...`` sets 
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
 from tests.e2e import helpers as h
@@ -62,3 +66,23 @@ def test_team_label_plugin_labels_downstream_copies_as_configured(
     )
     for gvr, namespace, name in ((h.NS, "", ns), (h.CM, ns, "cm1"), (h.DEPLOY, ns, "web")):
         assert h.label(up_rest.get(gvr, namespace, name), TEAM_LABEL) is None
+
+
+def test_syncpipe_plugins_lists_the_installed_example_with_its_option():
+    done = subprocess.run(
+        [sys.executable, "-m", "syncpipe", "plugins", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    found = json.loads(done.stdout)
+    example = next(p for p in found["plugins"] if p["name"] == "team-label")
+    assert example["distribution"] == "syncpipe-example-team-label 0.1.0"
+    options = [(o["plugin"], o["name"], o["value"]) for o in found["options"]]
+    assert [o for o in options if o[0] == "team-label"] == [("team-label", "team", "edge")]
+    assert [o for o in options if o[0] == "edge-status"] == [
+        ("edge-status", "kinds", ""),
+        ("edge-status", "condition", "Edge"),
+        ("edge-status", "ready", True),
+    ]

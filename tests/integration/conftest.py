@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
 
+from syncpipe import builtin
 from syncpipe.clients.connect import ClusterAccess, load_configuration
 from syncpipe.clients.rest import RestClient
 from syncpipe.config import crds
 from syncpipe.config.settings import Settings
+from syncpipe.hooks import manager
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import EDGE_SYNC_CONFIGS, SYNCER_CONFIGS, Syncer
-from syncpipe.testing import create_established, wait_for
+from syncpipe.testing import create_established, wait_established, wait_for
 from syncpipe.testing.manifests import cr, crd
 
 CRD_GVR = GroupVersionResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -67,9 +69,15 @@ def make_syncer(upstream, downstream, up_rest: RestClient) -> Iterator[Callable[
     every 1 s, ``settings`` on top; discovery keeps its default (a sweep every 10 minutes), so
     every test proves that new APIs are followed by events. Starting and stopping them is the
     test's; after it every SyncerConfig and EdgeSyncConfig upstream is removed, since all of
-    them are merged and one left behind would select objects for the next test's syncer."""
+    them are merged and one left behind would select objects for the next test's syncer.
+    ``plugins``: plugin objects registered in-process besides the built-ins."""
 
-    def make(name: str, **settings: Any) -> Syncer:
+    def make(name: str, *, plugins: Sequence[object] = (), **settings: Any) -> Syncer:
+        pm = (
+            manager.build(builtins=builtin.MODULES, extra=plugins, load_entry_points=False)
+            if plugins
+            else None
+        )
         return wiring.build_syncer(
             settings=Settings(
                 syncer_name=name,
@@ -77,6 +85,7 @@ def make_syncer(upstream, downstream, up_rest: RestClient) -> Iterator[Callable[
             ),
             upstream_kubeconfig=str(upstream.admin_kubeconfig),
             downstream_kubeconfig=str(downstream.admin_kubeconfig),
+            pm=pm,
         )
 
     yield make
@@ -100,6 +109,33 @@ def namesake_reports(up_rest: RestClient, down_rest: RestClient, unique_name: st
     down_rest.create(gvr, "", cr(group, "Report", "taken", spec={"foo": "edge"}))
     down_rest.create(gvr, "", cr(group, "Report", "free", spec={"foo": "edge"}))
     return group
+
+
+@pytest.fixture
+def gadgets(unique_name, up_rest, down_rest):
+    """A cluster-scoped CRD with a status subresource on both sides, and one object upstream
+    (``g``) selected by a config."""
+    group = f"{unique_name}.example.com"
+    manifest = crd(group, "gadgets", "Gadget", namespaced=False, status=True)
+    for rest in (up_rest, down_rest):
+        rest.create(CRD_GVR, "", manifest)
+        wait_established(rest, manifest["metadata"]["name"])
+    gvr = GroupVersionResource(group, "v1alpha1", "gadgets")
+    up_rest.create(gvr, "", cr(group, "Gadget", "g"))
+    config: dict[str, Any] = {
+        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "kind": "SyncerConfig",
+        "metadata": {"name": unique_name},
+        "spec": {
+            "clusterScope": [
+                {"group": group, "resource": "gadgets", "objects": ["g"], "apiVersion": "v1alpha1"}
+            ]
+        },
+    }
+    up_rest.create(SYNCER_CONFIGS, "", config)
+    yield gvr
+    for rest in (up_rest, down_rest):
+        rest.delete(CRD_GVR, "", manifest["metadata"]["name"])
 
 
 def core(api: k8s.ApiClient) -> k8s.CoreV1Api:

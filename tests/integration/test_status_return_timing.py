@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 
-from syncpipe.model.resources import CRD_GVR, GroupVersionResource
-from syncpipe.runtime.syncer import SYNCER_CONFIGS
-from syncpipe.testing import wait_established, wait_for
-from syncpipe.testing.manifests import cr, crd
+from syncpipe.model.resources import GroupVersionResource
+from syncpipe.testing import wait_for
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.usefixtures("syncer_crds")]
 
@@ -41,33 +38,6 @@ class SeenUpstream:
 def write_status(rest, gvr: GroupVersionResource, name: str, seq: str) -> None:
     obj = rest.get(gvr, "", name)
     rest.replace(gvr, "", name, {**obj, "status": {"seq": seq}}, subresource="status")
-
-
-@pytest.fixture
-def gadgets(unique_name, up_rest, down_rest):
-    """A cluster-scoped CRD with a status subresource on both sides, and one object upstream
-    selected by a config."""
-    group = f"{unique_name}.example.com"
-    manifest = crd(group, "gadgets", "Gadget", namespaced=False, status=True)
-    for rest in (up_rest, down_rest):
-        rest.create(CRD_GVR, "", manifest)
-        wait_established(rest, manifest["metadata"]["name"])
-    gvr = GroupVersionResource(group, "v1alpha1", "gadgets")
-    up_rest.create(gvr, "", cr(group, "Gadget", "g"))
-    config: dict[str, Any] = {
-        "apiVersion": "edge.kubestellar.io/v2alpha1",
-        "kind": "SyncerConfig",
-        "metadata": {"name": unique_name},
-        "spec": {
-            "clusterScope": [
-                {"group": group, "resource": "gadgets", "objects": ["g"], "apiVersion": "v1alpha1"}
-            ]
-        },
-    }
-    up_rest.create(SYNCER_CONFIGS, "", config)
-    yield gvr
-    for rest in (up_rest, down_rest):
-        rest.delete(CRD_GVR, "", manifest["metadata"]["name"])
 
 
 def test_a_quiet_objects_status_goes_up_at_once_and_a_burst_after_it_in_one_write(

@@ -2,11 +2,11 @@
 
 from importlib.metadata import entry_points
 
+import pytest
 import syncpipe_team_label
 
 from syncpipe.hooks import manager
-from syncpipe.hooks.context import SyncContext
-from syncpipe.model.events import Direction
+from syncpipe.plugin import Direction, PluginOptionError, SyncContext
 
 
 def test_the_plugin_is_installed_under_the_syncpipe_entry_point_group():
@@ -33,3 +33,12 @@ def test_the_plugin_manager_loads_it_and_can_block_it_by_name():
     assert "team-label" in names
     blocked = manager.build(disabled=["team-label"])
     assert "team-label" not in [t.name for t in manager.Hooks(pm=blocked, ctx=ctx).transforms()]
+
+
+def test_the_team_defaults_to_edge_and_an_unknown_option_is_refused():
+    hooks = manager.Hooks(pm=manager.build(), ctx=SyncContext(syncer_name="s"))
+    hooks.configure()
+    assert hooks.ctx.plugin_config("team-label") == {"team": "edge"}
+    misspelt = SyncContext(syncer_name="s", plugin_settings={"team-label": {"taem": "blue"}})
+    with pytest.raises(PluginOptionError, match="did you mean 'team'"):
+        manager.Hooks(pm=manager.build(), ctx=misspelt).configure()

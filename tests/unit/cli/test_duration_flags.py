@@ -23,6 +23,8 @@ TIME_FLAGS = [
     (["replay", "{snapshot}"], "--resync-period"),
     (["plan"], "--status-settle"),
     (["plan"], "--resync-period"),
+    (["explain", "configmap", "a/b"], "--status-settle"),
+    (["explain", "configmap", "a/b"], "--resync-period"),
     (["syncer-gen", "edge1"], "--timeout"),
     (["demo"], "--duration"),
 ]

@@ -1,4 +1,4 @@
-"""run, plan and replay take the pipeline-shaping options from one declaration."""
+"""run, plan, replay and explain take the pipeline-shaping options from one declaration."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from syncpipe.cli import pipelineoptions
 from syncpipe.config.settings import Settings
 
-COMMANDS = ("run", "plan", "replay")
+COMMANDS = ("run", "plan", "replay", "explain")
 
 
 def _options(command: click.Command) -> dict[str, tuple[tuple[str, ...], object]]:

@@ -78,6 +78,15 @@ def test_held_deletions_are_a_condition_only_while_the_breaker_is_tripped():
     assert message.startswith("7 deletions")
 
 
+def test_held_deletions_name_the_plugins_whose_vetoes_caused_them():
+    facts = ConfigFacts(held_deletions=7, held_vetoed_by=(("acme", 5),))
+    _status, _reason, message = _by_type(facts)["DeletionsHeld"]
+    assert message.startswith(
+        "7 deletions are held (2 inferred from relists, 5 vetoed by plugin acme); restart with "
+        "--confirm-held-deletions"
+    )
+
+
 def test_messages_are_capped():
     facts = ConfigFacts(unserved={Side.UPSTREAM: ["x" * 2000]})
     assert all(len(c["message"]) <= 1000 for c in conditions(facts))

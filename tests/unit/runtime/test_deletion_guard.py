@@ -51,3 +51,23 @@ def test_confirmation_lets_held_deletions_through():
     for i in range(50):
         g.check(i, inferred=True)
     assert not g.tripped
+
+
+def test_deletions_vetoed_by_a_plugin_count_like_inferred_ones_and_name_the_plugin():
+    g = guard(owned=100)
+    for i in range(20):
+        g.check(i, inferred=False, vetoed_by="acme")
+    with pytest.raises(errors.RetryableError):
+        g.check(20, inferred=False, vetoed_by="acme")
+    with pytest.raises(errors.RetryableError):
+        g.check(21, inferred=True)
+    assert g.tripped
+    assert g.held == {20, 21}
+    assert g.vetoes_held() == (("acme", 1),)
+
+
+def test_confirmation_lets_vetoed_deletions_through():
+    g = guard(owned=10, confirmed=True)
+    for i in range(50):
+        g.check(i, inferred=False, vetoed_by="acme")
+    assert not g.tripped

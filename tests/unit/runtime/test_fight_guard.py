@@ -4,7 +4,7 @@ import pytest
 
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.resources import GroupVersionResource
-from syncpipe.runtime.flow import FIGHT_PATCHES, FieldFight, FightGuard
+from syncpipe.runtime.safety import FIGHT_PATCHES, FieldFight, FightGuard
 
 KEY = ObjectKey(GroupVersionResource("", "v1", "configmaps"), "ns", "cm")
 LIVE = {

@@ -1,9 +1,9 @@
 """Ignored fields become ``null`` in the desired object: the sink neither sets nor removes them."""
 
+from syncpipe.hooks.chain import hands_off as _hands_off
 from syncpipe.model.events import Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.resources import GroupVersionResource
-from syncpipe.runtime.flow import hands_off as _hands_off
 from syncpipe.sink import planner
 
 DEPLOY = GroupVersionResource("apps", "v1", "deployments")
