@@ -14,12 +14,12 @@ any release. The hooks and their contracts are in ``syncpipe.hooks.specs``; CONT
 from __future__ import annotations
 
 from syncpipe.config.durations import Duration
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.errors import ObjectHookError, PluginError, PluginOptionError, TransformError
 from syncpipe.hooks import hookimpl
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.loading import ENTRY_POINT_GROUP
-from syncpipe.hooks.namespaces import NamespaceMapper
+from syncpipe.hooks.namespacemapper import NamespaceMapper
 from syncpipe.hooks.options import PluginOption
 from syncpipe.hooks.transforms import Phase, Transform, TransformFn, every_resource
 from syncpipe.hooks.view import SyncerView

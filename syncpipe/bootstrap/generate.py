@@ -23,7 +23,7 @@ from syncpipe.bootstrap.upstream import Outcome
 from syncpipe.clients import discovery
 from syncpipe.clients.rest import RestClient
 from syncpipe.config import configapi, syncerconfig
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES
 from syncpipe.model.objects import meta, name_of
 

@@ -93,8 +93,8 @@ from typing import Any
 import attrs
 
 from syncpipe.config import configapi, names
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.names import WILDCARD
-from syncpipe.config.selection import Selection
 from syncpipe.model.events import Direction
 from syncpipe.model.resources import APISERVICE_GVR, ResourceInfo
 

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from syncpipe import errors
 from syncpipe.hooks import hookimpl
 from syncpipe.hooks.context import SyncContext
-from syncpipe.hooks.namespaces import NamespaceMapper
+from syncpipe.hooks.namespacemapper import NamespaceMapper
 from syncpipe.hooks.transforms import Phase, Transform
 from syncpipe.model.objects import RawObject, annotations_of, meta, with_metadata
 

@@ -22,7 +22,7 @@ from typing import IO
 import click
 
 from syncpipe import errors
-from syncpipe.config import documents, manifests, names, selection, syncerconfig
+from syncpipe.config import documents, manifests, mergedselection, names, syncerconfig
 from syncpipe.config.documents import Place
 
 
@@ -63,7 +63,7 @@ def validate(files: tuple[IO[str], ...]) -> None:
                 continue
             places[config.ref] = place
             configs.append(config)
-    merged = selection.Selection.from_configs(configs)
+    merged = mergedselection.Selection.from_configs(configs)
     for problem in merged.overlaps():
         lines.append(places[problem.config].line(problem.message, problem.path))
     if not configs and not lines:
@@ -75,8 +75,8 @@ def validate(files: tuple[IO[str], ...]) -> None:
     _print_summary(merged)
 
 
-def _print_summary(merged: selection.Selection) -> None:
-    summary = selection.summary(merged)
+def _print_summary(merged: mergedselection.Selection) -> None:
+    summary = mergedselection.summary(merged)
     configs = summary["configs"]
     click.echo(f"OK: {len(configs)} config(s): {', '.join(configs)}")
     click.echo(f"  downsync resources: {', '.join(summary['downsync']) or 'none'}")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import click
 
 from syncpipe import errors
-from syncpipe.cli import logs, planning
+from syncpipe.cli import logs, planoutput
 from syncpipe.cli.pipelineoptions import PipelineOptions
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     help="Kubeconfig of the downstream (edge) side; default: $KUBECONFIG or ~/.kube/config.",
 )
 @click.option("--downstream-context", default=None, help="Context in the downstream kubeconfig.")
-@planning.plan_options
+@planoutput.plan_options
 @click.option(
     "--insecure-skip-tls-verify", is_flag=True, help="Do not verify servers' certificates."
 )

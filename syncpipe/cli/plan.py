@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from syncpipe import errors
-from syncpipe.cli import logs, planning
+from syncpipe.cli import logs, planoutput
 from syncpipe.cli.pipelineoptions import PipelineOptions
 
 
@@ -29,7 +29,7 @@ from syncpipe.cli.pipelineoptions import PipelineOptions
     help="Kubeconfig of the downstream (edge) side; default: $KUBECONFIG or ~/.kube/config.",
 )
 @click.option("--downstream-context", default=None, help="Context in the downstream kubeconfig.")
-@planning.plan_options
+@planoutput.plan_options
 @click.option(
     "--keep-secret-data",
     is_flag=True,
@@ -87,7 +87,7 @@ def command(
         result = engine.run(records)
     except (errors.ConfigError, errors.ApiError, errors.PluginError) as exc:
         raise click.ClickException(str(exc)) from exc
-    planning.print_plan(
+    planoutput.print_plan(
         result,
         output=output,
         title=f"syncpipe plan (syncer {syncer_name}, at {header.recorded_at})",

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from syncpipe import builtin
 from syncpipe.cli.pipelineoptions import parse_plugin_opts
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.hooks import manager
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.inventory import Inventory, inventory

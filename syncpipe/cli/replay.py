@@ -14,7 +14,7 @@ import time
 import click
 
 from syncpipe import errors
-from syncpipe.cli import logs, planning
+from syncpipe.cli import logs, planoutput
 from syncpipe.cli.pipelineoptions import PipelineOptions
 
 
@@ -32,7 +32,7 @@ def _speed(value: str) -> float | None:
 
 @click.command("replay")
 @click.argument("snapshot", type=click.Path(exists=True, dir_okay=False))
-@planning.plan_options
+@planoutput.plan_options
 @click.option(
     "--speed",
     default="max",
@@ -72,7 +72,7 @@ def command(
     except (errors.SnapshotFormatError, errors.ConfigError, errors.PluginError) as exc:
         raise click.ClickException(str(exc)) from exc
     header = recording.header
-    planning.print_plan(
+    planoutput.print_plan(
         result,
         output=output,
         title=f"syncpipe replay {click.format_filename(snapshot)} (recorded {header.recorded_at})",

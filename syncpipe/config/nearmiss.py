@@ -13,9 +13,9 @@ from collections.abc import Mapping
 
 import attrs
 
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.names import WILDCARD
 from syncpipe.config.rules import SelectionRule
-from syncpipe.config.selection import Selection
 from syncpipe.model.events import Direction
 from syncpipe.model.resources import ResourceInfo
 

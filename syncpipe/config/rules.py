@@ -2,7 +2,7 @@
 
 Every section of a SyncerConfig or EdgeSyncConfig, however it is shaped in YAML, comes down
 to rules of one form, which is what makes merging trivial (a set union) and matching fast
-(dictionary lookups in ``syncpipe.config.selection``). A rule's ``namespace`` carries the
+(dictionary lookups in ``syncpipe.config.mergedselection``). A rule's ``namespace`` carries the
 scope: ``""`` matches cluster-scoped objects only, a name or ``"*"`` matches namespaced
 objects only. That is how a namespaced resource listed under ``clusterScope`` (or a
 cluster-scoped one under ``namespaceScope``) ends up selecting nothing instead of being

@@ -37,7 +37,7 @@ from syncpipe.hooks.loading import (
     describe_exception,
     distribution_of,
 )
-from syncpipe.hooks.namespaces import IDENTITY, NamespaceMapper
+from syncpipe.hooks.namespacemapper import IDENTITY, NamespaceMapper
 from syncpipe.hooks.options import PluginOption
 from syncpipe.hooks.transforms import Transform, TransformFn, order_transforms
 from syncpipe.hooks.verdict import NOT_INCLUDED, SELECTED, SelectionVerdict

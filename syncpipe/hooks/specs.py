@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import pluggy
 
 from syncpipe.hooks.context import SyncContext
-from syncpipe.hooks.namespaces import NamespaceMapper
+from syncpipe.hooks.namespacemapper import NamespaceMapper
 from syncpipe.hooks.options import PluginOption
 from syncpipe.hooks.transforms import Transform
 from syncpipe.hooks.view import SyncerView

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.settings import Settings
 
 

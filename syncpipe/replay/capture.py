@@ -24,7 +24,7 @@ from syncpipe.clients import discovery
 from syncpipe.clients.connect import ClusterAccess, load_configuration
 from syncpipe.clients.rest import RestClient
 from syncpipe.config import configapi
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.model.events import Side
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import CRD_GVR, NAMESPACE_GVR, ResourceInfo

@@ -10,7 +10,7 @@ import yaml
 
 from syncpipe import errors
 from syncpipe.config import syncerconfig
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.model.objects import RawObject
 
 

@@ -54,7 +54,7 @@ from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject, labels_of
 from syncpipe.model.resources import GroupVersionResource, ResourceInfo
 from syncpipe.replay.memstore import MemoryApi
-from syncpipe.replay.plan import PlannedWrite, PlanRecorder, ReplayResult, ReplayStatistics
+from syncpipe.replay.result import PlannedWrite, PlanRecorder, ReplayResult, ReplayStatistics
 from syncpipe.replay.scheduler import Scheduler
 from syncpipe.replay.served import ServedResources
 from syncpipe.replay.snapshot import Header, Record, RecordType

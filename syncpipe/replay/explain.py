@@ -29,8 +29,8 @@ from collections.abc import Iterable, Iterator, Mapping
 import attrs
 
 from syncpipe import errors
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.nearmiss import NearMiss, misses_of, near_misses
-from syncpipe.config.selection import Selection
 from syncpipe.hooks.manager import Hooks
 from syncpipe.model.actions import Action
 from syncpipe.model.events import Direction, Side
@@ -39,7 +39,7 @@ from syncpipe.model.objects import RawObject, labels_of
 from syncpipe.model.resources import ResourceInfo
 from syncpipe.replay.engine import ReplayEngine
 from syncpipe.replay.observe import TransformStep, status_steps, transform_steps
-from syncpipe.replay.plan import Pending, PlannedWrite, Rejection, ReplayResult
+from syncpipe.replay.result import Pending, PlannedWrite, Rejection, ReplayResult
 from syncpipe.replay.served import ServedResources
 from syncpipe.replay.snapshot import Record, RecordType
 from syncpipe.sink.reconcileplan import desired_copy, plan_reconcile

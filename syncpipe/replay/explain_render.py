@@ -30,8 +30,8 @@ from syncpipe.model.events import Direction
 from syncpipe.model.keys import ObjectKey
 from syncpipe.replay.explain import Explanation
 from syncpipe.replay.observe import Change, TransformStep
-from syncpipe.replay.plan import describe_key
 from syncpipe.replay.render import write_to_json
+from syncpipe.replay.result import describe_key
 
 VALUE_PREVIEW = 60
 """Characters of a value shown in the text form; ``-o json`` has them whole."""

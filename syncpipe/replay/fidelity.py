@@ -17,7 +17,7 @@ from collections.abc import Callable
 import attrs
 
 from syncpipe.config import syncerconfig
-from syncpipe.runtime.events import EVENTS
+from syncpipe.runtime.eventrecorder import EVENTS
 from syncpipe.runtime.leader import LEASES
 
 # A write's coordinates as ``covers`` sees them: side, group/resource, subresource.

@@ -42,7 +42,7 @@ from rich.table import Table
 from syncpipe.model.actions import Create, Delete, Patch
 from syncpipe.model.keys import ObjectKey
 from syncpipe.replay import fidelity
-from syncpipe.replay.plan import PlannedWrite, ReplayResult, describe_key
+from syncpipe.replay.result import PlannedWrite, ReplayResult, describe_key
 
 # Table width when the output is not a terminal (a file, a pipe, a test): fixed, so the
 # same plan renders to the same bytes wherever it runs.

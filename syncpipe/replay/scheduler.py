@@ -21,7 +21,7 @@ import logging
 
 from syncpipe import errors
 from syncpipe.model.keys import ObjectKey
-from syncpipe.replay.plan import Pending, Rejection
+from syncpipe.replay.result import Pending, Rejection
 from syncpipe.runtime.ratelimit import ItemExponentialRateLimiter
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from typing import Any
 
 from syncpipe.clients.discovery import DiscoveryResult
 from syncpipe.config import configapi
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.model.events import Event, EventType, Side
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import (

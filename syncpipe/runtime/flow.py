@@ -33,13 +33,8 @@ import attrs
 
 from syncpipe import errors
 from syncpipe.builtin import ownership
-
-# The ``X as X`` imports re-export names moved out of this module, for importers not moved yet.
-from syncpipe.builtin.ownership import parse_source_locator as parse_source_locator
-from syncpipe.builtin.ownership import source_locator as source_locator
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.hooks import chain
-from syncpipe.hooks.chain import hands_off as hands_off
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.manager import Hooks
 from syncpipe.model.actions import Action, Create, Delete
@@ -53,11 +48,7 @@ from syncpipe.model.objects import (
 )
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import routing
-from syncpipe.runtime.safety import DeletionGuard
-from syncpipe.runtime.safety import FieldFight as FieldFight
-from syncpipe.runtime.safety import FightGuard as FightGuard
-from syncpipe.runtime.statusreturn import RETURN_STATUS_ANNOTATION as RETURN_STATUS_ANNOTATION
-from syncpipe.runtime.statusreturn import StatusReturn as StatusReturn
+from syncpipe.runtime.safety import DeletionGuard, FightGuard
 from syncpipe.runtime.targetnamespaces import TargetNamespaces
 from syncpipe.sink import reconcileplan
 from syncpipe.sink.reconcileplan import NamespacePrerequisite
@@ -72,7 +63,8 @@ WAIT_FOR_CACHE_SECONDS = 0.05
 
 
 class Writer(Protocol):
-    """The target side's object writer (``clients.writer.ClusterWriter`` or a memory store)."""
+    """The target side's object writer (``clients.clusterwriter.ClusterWriter``, or a memory
+    store)."""
 
     def apply(self, action: Action) -> RawObject | None: ...
 

@@ -27,7 +27,7 @@ import pluggy
 
 from syncpipe import builtin
 from syncpipe.builtin import namespaces, ownership
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.settings import Settings
 from syncpipe.hooks import manager
 from syncpipe.hooks.context import SyncContext
@@ -37,20 +37,14 @@ from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import handlers, metrics
 from syncpipe.runtime.availability import ApiAvailability, ConfigNotice
-from syncpipe.runtime.flow import (
-    FightGuard,
-    Flow,
-    SourceState,
-    StatusReturn,
-    Writer,
-    sources_wanted,
-)
+from syncpipe.runtime.flow import Flow, SourceState, Writer, sources_wanted
 from syncpipe.runtime.handlers import Queue
 from syncpipe.runtime.janitor import ClusterReader, Janitor
-from syncpipe.runtime.safety import DeletionGuard
+from syncpipe.runtime.safety import DeletionGuard, FightGuard
 from syncpipe.runtime.selecting import read_configs, selection_problems
 from syncpipe.runtime.servedview import ServedView
 from syncpipe.runtime.statuspacing import StatusPacer
+from syncpipe.runtime.statusreturn import StatusReturn
 from syncpipe.source.informer import EventSource
 
 log = logging.getLogger(__name__)

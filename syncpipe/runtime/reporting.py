@@ -19,7 +19,7 @@ from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject
 from syncpipe.runtime import conditions
 from syncpipe.runtime.availability import ConfigNotice
-from syncpipe.runtime.events import EventRecorder
+from syncpipe.runtime.eventrecorder import EventRecorder
 from syncpipe.runtime.pipeline import Pipeline
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ deletes) always queue the reconcile, so a periodic resync still re-checks every 
 
 from __future__ import annotations
 
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.model.events import Direction, Event, EventType
 from syncpipe.model.resources import ResourceInfo
 

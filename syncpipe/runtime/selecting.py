@@ -13,10 +13,10 @@ import attrs
 
 from syncpipe import errors
 from syncpipe.config import syncerconfig
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.model.objects import RawObject, annotations_of, name_of
 from syncpipe.model.resources import ResourceInfo
-from syncpipe.runtime.flow import RETURN_STATUS_ANNOTATION
+from syncpipe.runtime.statusreturn import RETURN_STATUS_ANNOTATION
 
 
 @attrs.frozen(kw_only=True)

@@ -22,9 +22,9 @@ import pluggy
 
 from syncpipe import errors
 from syncpipe.clients import discovery
+from syncpipe.clients.clusterwriter import ClusterWriter
 from syncpipe.clients.rest import RestClient
 from syncpipe.clients.watching import CollectionListerWatcher
-from syncpipe.clients.writer import ClusterWriter
 from syncpipe.config import configapi
 from syncpipe.config.settings import Settings
 from syncpipe.model.events import Direction, Side

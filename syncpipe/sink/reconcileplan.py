@@ -134,7 +134,7 @@ def plan_reconcile(
     side (None: none). ``inferred_delete``: the source went missing from a relist.
     ``source_namespace_exists`` (Namespace copies): None when not known. ``status_subresource``:
     whether the target resource has ``/status`` (upsync writes status through it).
-    ``namespace_mapper``: the downsync namespace mapper (``hooks.namespaces.NamespaceMapper``).
+    ``namespace_mapper``: the downsync namespace mapper (``hooks.namespacemapper.NamespaceMapper``).
     Pure and cheap: no copies of the objects, one diff when both sides exist.
     """
     upsync = direction is Direction.UP

@@ -43,8 +43,8 @@ from syncpipe.model.resources import GroupVersionResource
 from syncpipe.replay import fidelity
 from syncpipe.replay.causality import causal_order
 from syncpipe.replay.engine import ReplayEngine
-from syncpipe.replay.plan import ReplayResult
 from syncpipe.replay.recorder import Recorder
+from syncpipe.replay.result import ReplayResult
 from syncpipe.replay.snapshot import Record, RecordType, Snapshot
 from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import Syncer

@@ -16,7 +16,7 @@ from syncpipe.model.events import Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject
 from syncpipe.replay.explain import STATUS_FLOW
-from syncpipe.replay.plan import Pending, PlannedWrite, Rejection, describe_key
+from syncpipe.replay.result import Pending, PlannedWrite, Rejection, describe_key
 
 
 @attrs.frozen(kw_only=True)

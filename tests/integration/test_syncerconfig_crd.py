@@ -21,7 +21,7 @@ from syncpipe import errors
 from syncpipe.cli.main import cli
 from syncpipe.clients.rest import RestClient
 from syncpipe.config.edgesyncconfig import EdgeSyncConfig
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.syncerconfig import SyncerConfig, parse_config
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.testing import wait_for

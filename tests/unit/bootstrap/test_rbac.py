@@ -7,7 +7,7 @@ import pytest
 from syncpipe.bootstrap import rbac
 from syncpipe.bootstrap.rbac import GroupResource
 from syncpipe.config.edgesyncconfig import parse_edge_sync_config
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.syncerconfig import parse_syncer_config
 from syncpipe.model.resources import GroupVersionResource, ResourceInfo
 

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from syncpipe.builtin import carrier, renature
 from syncpipe.config import syncerconfig
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.hooks.context import SyncContext
 
 NAMES = st.from_regex(r"\A[a-z]([-a-z0-9]{0,20}[a-z0-9])?\Z")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from syncpipe import errors
 from syncpipe.config import documents, manifests
 from syncpipe.config.edgesyncconfig import EdgeSyncConfig
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.syncerconfig import AnyConfig, SyncerConfig, parse_config
 from syncpipe.model.resources import GroupVersionResource, ResourceInfo
 

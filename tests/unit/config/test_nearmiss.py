@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncpipe.config import syncerconfig
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.nearmiss import misses_of, near_misses
-from syncpipe.config.selection import Selection
 from syncpipe.model.events import Direction
 from syncpipe.model.resources import GroupVersionResource, ResourceInfo
 

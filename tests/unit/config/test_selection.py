@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from syncpipe.config.edgesyncconfig import Conversion, EdgeSyncConfig, EdgeSyncResource
+from syncpipe.config.mergedselection import Selection, summary
 from syncpipe.config.rules import ResourcePattern
-from syncpipe.config.selection import Selection, summary
 from syncpipe.config.syncerconfig import SyncerConfig, parse_config
 from syncpipe.model.events import Direction
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo

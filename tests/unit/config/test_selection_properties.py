@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncpipe.config.edgesyncconfig import EdgeSyncConfig, EdgeSyncResource
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.syncerconfig import AnyConfig, SyncerConfig, parse_config
 from syncpipe.model.resources import GroupVersionResource
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from syncpipe.config.edgesyncconfig import parse_edge_sync_config
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.model.events import Direction
 from tests.unit.config.test_selection import CHEESE, DISCOVERY, config
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from syncpipe import builtin
 from syncpipe.config import syncerconfig
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.hooks import chain, hookimpl, manager
 from syncpipe.hooks.context import SyncContext
 from syncpipe.model.events import Direction

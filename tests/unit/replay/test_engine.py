@@ -16,7 +16,7 @@ from syncpipe.model.events import Side
 from syncpipe.model.resources import GroupVersionResource, ResourceInfo
 from syncpipe.replay import render
 from syncpipe.replay.engine import ReplayEngine
-from syncpipe.replay.plan import ReplayResult
+from syncpipe.replay.result import ReplayResult
 from syncpipe.replay.snapshot import Header, Record
 from tests.unit.replay.factories import (
     CM,

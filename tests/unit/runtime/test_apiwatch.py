@@ -6,8 +6,8 @@ from typing import Any
 
 from syncpipe.clients.discovery import DiscoveryResult
 from syncpipe.config.edgesyncconfig import Conversion, EdgeSyncConfig, EdgeSyncResource
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.rules import SelectionRule
-from syncpipe.config.selection import Selection
 from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.resources import CRD_GVR, GroupVersionResource, ResourceInfo

@@ -159,7 +159,7 @@ def test_which_copies_return_status(gvr, kind, direction, enabled, expected) -> 
 
 
 def test_only_downsync_sources_in_few_named_namespaces_are_watched_per_namespace():
-    from syncpipe.config.selection import Selection
+    from syncpipe.config.mergedselection import Selection
     from syncpipe.config.syncerconfig import parse_config
 
     def info(resource: str) -> ResourceInfo:

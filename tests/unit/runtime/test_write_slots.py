@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from syncpipe.clients.writer import ClusterWriter
+from syncpipe.clients.clusterwriter import ClusterWriter
 from syncpipe.config.settings import Settings
 from syncpipe.model.actions import Create
 from syncpipe.model.events import Side

@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 from syncpipe import builtin
 from syncpipe.builtin import ownership
 from syncpipe.builtin.namespaces import UPSTREAM_NAMESPACE_ANNOTATION
-from syncpipe.config.selection import Selection
+from syncpipe.config.mergedselection import Selection
 from syncpipe.config.syncerconfig import parse_syncer_config
 from syncpipe.hooks import manager
 from syncpipe.hooks.context import SyncContext
-from syncpipe.hooks.namespaces import IDENTITY, NamespaceMapper
+from syncpipe.hooks.namespacemapper import IDENTITY, NamespaceMapper
 from syncpipe.model.actions import Create, Delete, Patch
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey

@@ -15,7 +15,7 @@ import click
 
 from syncpipe.cli.pipelineoptions import pipeline_options
 from syncpipe.replay import render
-from syncpipe.replay.plan import ReplayResult
+from syncpipe.replay.result import ReplayResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
