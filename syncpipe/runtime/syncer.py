@@ -1043,6 +1043,7 @@ class Syncer:
             selection_problems=self._selection_problems,
             unserved=self._apis.for_config(f"SyncerConfig/{name}"),
             held_deletions=len(self.guard.held) if self.guard.tripped else None,
+            held_vetoed_by=self.guard.vetoes_held(),
         )
         return conditions.conditions(facts)
 
