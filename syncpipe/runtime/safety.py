@@ -63,6 +63,12 @@ class DeletionGuard:
         # Held deletions caused by a plugin's veto: which plugin(s).
         self.vetoes: dict[Hashable, str] = {}
         self.tripped = False
+        if confirmed:
+            log.warning(
+                "--confirm-held-deletions: the deletion circuit breaker is off for this run "
+                "(every deletion goes through); restart without it once the held deletions "
+                "are done"
+            )
 
     def check(self, key: Hashable, *, inferred: bool, vetoed_by: str = "") -> None:
         """Return if ``key`` may be deleted now; raise ``RetryableError`` to hold it.

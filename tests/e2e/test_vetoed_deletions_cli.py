@@ -134,7 +134,7 @@ def test_a_release_vetoing_most_copies_is_held_by_the_breaker_until_confirmed(
     assert all(f"vetoed by plugin {VETOER}" in line for line in deleted), deleted
     assert upgraded.stop() == 0
 
-    syncer_cli(
+    confirmed = syncer_cli(
         "--plugin-opt", f"{VETOER}.value={RELEASED_VALUE}", "--confirm-held-deletions", env=env
     )
     h.wait_until(
@@ -148,3 +148,4 @@ def test_a_release_vetoing_most_copies_is_held_by_the_breaker_until_confirmed(
         message="DeletionsHeld still reported after the confirmed restart",
     )
     assert {name: identity(obj) for name, obj in copies(down_rest, ns).items()} == kept_before
+    assert "the deletion circuit breaker is off for this run" in confirmed.log_text()

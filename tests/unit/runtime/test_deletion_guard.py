@@ -48,8 +48,11 @@ def test_a_small_fleet_gets_the_minimum_allowance():
         g.check(5, inferred=True)
 
 
-def test_confirmation_lets_held_deletions_through():
-    g = guard(owned=10, confirmed=True)
+def test_confirmation_lets_held_deletions_through_and_warns_the_breaker_is_off(caplog):
+    with caplog.at_level(logging.WARNING, logger="syncpipe.runtime.safety"):
+        g = guard(owned=10, confirmed=True)
+    (warning,) = caplog.records
+    assert "the deletion circuit breaker is off for this run" in warning.getMessage()
     for i in range(50):
         g.check(i, inferred=True)
     assert not g.tripped
