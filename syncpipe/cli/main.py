@@ -44,11 +44,12 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
-        """A plugin that fails to load, configure or take its options ends any subcommand with
-        one ``Error:`` line naming it, not a traceback."""
+        """A plugin that fails to load, configure or take its options, or a setting that cannot
+        be used (a kubeconfig that cannot be loaded), ends any subcommand with one ``Error:``
+        line naming it, not a traceback."""
         try:
             return super().invoke(ctx)
-        except errors.PluginError as exc:
+        except (errors.PluginError, errors.ConfigError) as exc:
             raise click.ClickException(str(exc)) from exc
 
 

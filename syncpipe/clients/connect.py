@@ -53,6 +53,9 @@ def _default_kubeconfig_exists() -> bool:
 def load_configuration(access: ClusterAccess) -> k8s_client.Configuration:
     """A client ``Configuration`` for ``access``; raises ``ConfigError`` with a clear reason."""
     cfg = k8s_client.Configuration()
+    named = f" {access.kubeconfig}" if access.kubeconfig else ""
+    if access.kubeconfig and not Path(access.kubeconfig).expanduser().exists():
+        raise errors.ConfigError([(access.label, f"kubeconfig{named} does not exist")])
     try:
         if access.kubeconfig or _default_kubeconfig_exists():
             k8s_config.load_kube_config(
@@ -68,7 +71,7 @@ def load_configuration(access: ClusterAccess) -> k8s_client.Configuration:
                 [(access.label, "no kubeconfig given, none found, and not running in a pod")]
             )
     except k8s_config.ConfigException as exc:
-        raise errors.ConfigError([(access.label, f"cannot load kubeconfig: {exc}")]) from exc
+        raise errors.ConfigError([(access.label, f"cannot load kubeconfig{named}: {exc}")]) from exc
     except FileNotFoundError as exc:
         raise errors.ConfigError([(access.label, f"kubeconfig not found: {exc}")]) from exc
     if access.insecure_skip_tls_verify:

@@ -25,8 +25,24 @@ from syncpipe import errors
 OPTION_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 
 
+class Boolean(click.types.BoolParamType):
+    """click's boolean, except that an empty value is refused rather than taken as false
+    (``--plugin-opt edge-status.ready=`` is a slip, not a choice), and a refusal says which
+    words are booleans (click's message lists its recognised values starting with ``''``)."""
+
+    WORDS = "true/false, yes/no, on/off, 1/0"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail(f"{value!r} is not a boolean ({self.WORDS})", param, ctx)
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not a boolean ({self.WORDS})", param, ctx)
+
+
 def _param_type(value: object) -> click.ParamType[Any, Any]:
-    return click.types.convert_type(value)
+    return Boolean() if value is bool else click.types.convert_type(value)
 
 
 @attrs.frozen(kw_only=True)

@@ -358,7 +358,13 @@ class Flow:
             else ""
         )
         self.guard.check(key, inferred=plan.inferred, vetoed_by=vetoed_by)
-        log.info("%s: deleting %s (source %s)", self.direction.value, action.key, key)
+        log.info(
+            "%s: deleting %s (source %s%s)",
+            self.direction.value,
+            action.key,
+            key,
+            f"; vetoed by plugin {vetoed_by}" if vetoed_by else "",
+        )
         try:
             self._apply(action, before=live)
         except errors.ApiNotFound:

@@ -8,7 +8,8 @@ object: an upstream list that suddenly comes back empty (RBAC revoked, wrong wor
 restored etcd) would otherwise wipe the edge cluster. A deletion *vetoed* by a plugin (its
 ``syncpipe_select`` excludes what the configs select) is counted like an inferred one: one
 buggy plugin release must not empty an edge cluster either. Counted deletions beyond a
-fraction of the owned objects within one window are refused, logged loudly and retried later.
+fraction of the owned objects within one window are refused and retried later; the breaker
+tripping is logged loudly in one line, each further held deletion quietly (at info level).
 Once tripped the breaker stays tripped for this process: held deletions are re-examined (an
 object that reappears upstream is simply no longer deleted) but not carried out until an
 operator restarts the syncer with ``--confirm-held-deletions``. The SyncerConfig condition
@@ -62,6 +63,12 @@ class DeletionGuard:
         # Held deletions caused by a plugin's veto: which plugin(s).
         self.vetoes: dict[Hashable, str] = {}
         self.tripped = False
+        if confirmed:
+            log.warning(
+                "--confirm-held-deletions: the deletion circuit breaker is off for this run "
+                "(every deletion goes through); restart without it once the held deletions "
+                "are done"
+            )
 
     def check(self, key: Hashable, *, inferred: bool, vetoed_by: str = "") -> None:
         """Return if ``key`` may be deleted now; raise ``RetryableError`` to hold it.
@@ -78,18 +85,21 @@ class DeletionGuard:
                 self._inferred_in_window = 0
             limit = max(self._min_held, int(self._owned_count() * self._max_fraction))
             if self.tripped or self._inferred_in_window >= limit:
-                self.tripped = True
-                if key not in self.held:
+                why = f"vetoed by plugin {vetoed_by}" if vetoed_by else "inferred from a relist"
+                if not self.tripped:
                     log.error(
-                        "deletion circuit breaker: holding the deletion of %s (%s): %d deletions "
-                        "inferred from relists or vetoed by plugins this window (limit %d). The "
-                        "upstream view or a plugin may be wrong; restart with "
-                        "--confirm-held-deletions to let them through",
-                        key,
-                        f"vetoed by plugin {vetoed_by}" if vetoed_by else "inferred from a relist",
+                        "deletion circuit breaker tripped: %d deletions inferred from relists or "
+                        "vetoed by plugins this window (limit %d); holding the deletion of %s "
+                        "(%s) and every further one. The upstream view or a plugin may be "
+                        "wrong; restart with --confirm-held-deletions to let them through",
                         self._inferred_in_window,
                         limit,
+                        key,
+                        why,
                     )
+                elif key not in self.held:
+                    log.info("deletion circuit breaker: holding the deletion of %s (%s)", key, why)
+                self.tripped = True
                 self.held.add(key)
                 if vetoed_by:
                     self.vetoes[key] = vetoed_by

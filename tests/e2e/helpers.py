@@ -30,16 +30,16 @@ def run_args(upstream: Any, downstream: Any, *extra: str) -> list[str]:
 
 def command_args(upstream: Any, downstream: Any, command: str, *extra: str) -> list[str]:
     """``python -m syncpipe COMMAND`` between the test planes with ``extra`` flags."""
+    return [sys.executable, "-m", "syncpipe", command, *plane_flags(upstream, downstream), *extra]
+
+
+def plane_flags(upstream: Any, downstream: Any) -> list[str]:
+    """The flags that point a syncpipe command at the test planes (as their admin)."""
     return [
-        sys.executable,
-        "-m",
-        "syncpipe",
-        command,
         "--upstream-kubeconfig",
         str(upstream.admin_kubeconfig),
         "--downstream-kubeconfig",
         str(downstream.admin_kubeconfig),
-        *extra,
     ]
 
 
@@ -433,8 +433,15 @@ def syncpipe_between_planes(
     upstream: Any, downstream: Any, command: str, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``command_args`` run to its end; ``env`` adds to the environment."""
+    return syncpipe_command(command, *plane_flags(upstream, downstream), *args, env=env)
+
+
+def syncpipe_command(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m syncpipe ARGS`` run to its end; ``env`` adds to the environment."""
     return subprocess.run(
-        command_args(upstream, downstream, command, *args),
+        [sys.executable, "-m", "syncpipe", *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -11,25 +11,14 @@ on the ``PYTHONPATH``.
 from __future__ import annotations
 
 import json
-import os
-import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e import helpers as h
+from tests.fakeplugins import VETO_DEFAULT, VETO_LABEL, VETOER, install_vetoer
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.slow]
-
-VETO_PLUGIN = """
-from syncpipe.plugin import hookimpl, labels_of
-
-
-@hookimpl
-def syncpipe_select(key, obj, direction, ctx):
-    return False if labels_of(obj).get("example.com/veto") == "yes" else None
-"""
 
 
 def explain(upstream, downstream, *args: str, env: dict[str, str] | None = None) -> Any:
@@ -37,17 +26,6 @@ def explain(upstream, downstream, *args: str, env: dict[str, str] | None = None)
     done = h.syncpipe_between_planes(upstream, downstream, "explain", *args, "-o", "json", env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
-
-
-def install_veto_plugin(where: Path) -> dict[str, str]:
-    """The environment in which ``vetoer`` is an installed ``syncpipe.plugins`` entry point."""
-    (where / "syncpipe_vetoer.py").write_text(textwrap.dedent(VETO_PLUGIN))
-    info = where / "syncpipe_vetoer-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: syncpipe-vetoer\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[syncpipe.plugins]\nvetoer = syncpipe_vetoer\n")
-    path = os.pathsep.join(p for p in (str(where), os.environ.get("PYTHONPATH", "")) if p)
-    return {"PYTHONPATH": path}
 
 
 @pytest.fixture
@@ -60,7 +38,7 @@ def workload(up_rest, unique_name, syncer_crds, e2e_cleanup) -> str:
         up_rest.create(h.NS, "", h.namespace(name, unique_name))
     up_rest.create(h.CM, ns, h.configmap(ns, "settings", {"a": "1"}, unique_name))
     vetoed = h.configmap(ns, "private", {}, unique_name)
-    vetoed["metadata"]["labels"]["example.com/veto"] = "yes"
+    vetoed["metadata"]["labels"][VETO_LABEL] = VETO_DEFAULT
     up_rest.create(h.CM, ns, vetoed)
     up_rest.create(h.CM, other, h.configmap(other, "stray", {}, unique_name))
     up_rest.create(h.SECRETS, ns, h.secret(ns, "token", {"t": "eA=="}, unique_name))
@@ -121,10 +99,10 @@ def test_an_object_of_a_resource_no_config_names_is_read_and_explained(
 
 
 def test_an_object_a_plugin_vetoes_names_the_plugin(workload, upstream, downstream, tmp_path):
-    env = install_veto_plugin(tmp_path)
+    env = install_vetoer(tmp_path / "site")
     doc = explain(upstream, downstream, "ConfigMap", f"{workload}/private", env=env)
     assert [c["config"] for c in doc["selected_by"]] != []
-    assert doc["vetoed_by"] == ["vetoer"]
+    assert doc["vetoed_by"] == [VETOER]
     assert doc["selected"] is False
     assert doc["transforms"] == []
     assert doc["writes"] == []

@@ -18,7 +18,7 @@ import pytest
 
 from syncpipe.model.resources import GroupVersionResource
 from tests.e2e import helpers as h
-from tests.fakeplugins import install_plugin
+from tests.fakeplugins import install_plugin, plugin_env
 
 pytestmark = [pytest.mark.apiserver]
 
@@ -78,7 +78,7 @@ def test_a_plugin_failing_to_configure_stops_run_in_one_error_line_before_any_wr
     site = install_plugin(
         tmp_path / "site", entry_point="faulty", module="faulty_configure", source=RAISING_CONFIGURE
     )
-    done = run_to_exit(upstream, downstream, env={"PYTHONPATH": str(site)})
+    done = run_to_exit(upstream, downstream, env=plugin_env(site))
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip().splitlines() == [
         f"Error: plugin 'faulty' ({DISTRIBUTION}): syncpipe_configure failed: "
@@ -118,7 +118,7 @@ def test_a_raising_select_rejects_that_object_by_plugin_name_and_the_rest_syncs(
     site = install_plugin(
         tmp_path / "site", entry_point="faulty", module="faulty_select", source=RAISING_SELECT
     )
-    syncer = syncer_cli(env={"PYTHONPATH": str(site)})
+    syncer = syncer_cli(env=plugin_env(site))
     h.wait_get(down_rest, h.CM, ns, "good")
     expected = "plugin 'faulty': syncpipe_select failed on configmaps:"
     ready = h.wait_condition(up_rest, unique_name, "Ready", "False", "ObjectsRejected")

@@ -59,8 +59,15 @@ def test_the_status_returned_upstream_carries_the_edge_summary(syncer_cli, up_re
 
 
 def test_an_option_value_of_the_wrong_type_stops_the_syncer_with_one_error_line(
-    upstream, downstream, syncer_crds, e2e_cleanup, unique_name
+    upstream, downstream, up_rest, down_rest, syncer_crds, e2e_cleanup, unique_name
 ):
+    ns = unique_name
+    up_rest.create(h.NS, "", h.namespace(ns, unique_name))
+    up_rest.create(
+        h.SYNCER_CONFIGS,
+        "",
+        h.namespace_scope_config(unique_name, [ns], [h.resource("apps", "deployments")]),
+    )
     done = h.syncpipe_between_planes(
         upstream,
         downstream,
@@ -70,9 +77,12 @@ def test_an_option_value_of_the_wrong_type_stops_the_syncer_with_one_error_line(
         "--plugin-opt",
         "edge-status.ready=maybe",
     )
-    assert done.returncode != 0
-    errors = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, done.stderr
-    assert "edge-status" in errors[0]
-    assert "'ready'" in errors[0]
-    assert "Traceback" not in done.stderr
+    assert done.returncode == 1
+    (error,) = done.stderr.splitlines()
+    assert error == (
+        "Error: plugin 'edge-status': option 'ready': 'maybe' is not a boolean "
+        "(true/false, yes/no, on/off, 1/0)"
+    )
+    # Before any write: nothing downstream, no heartbeat or condition upstream.
+    assert down_rest.get_or_none(h.NS, "", ns) is None
+    assert "status" not in up_rest.get(h.SYNCER_CONFIGS, "", unique_name)

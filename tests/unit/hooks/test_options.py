@@ -60,6 +60,12 @@ def test_values_are_parsed_to_their_declared_types_and_defaults_fill_the_rest() 
             "plugin 'tuned': option 'replicas': 'three' is not a valid integer",
         ),
         ({"mode": "quick"}, "plugin 'tuned': option 'mode': 'quick' is not one of 'fast', 'safe'"),
+        (
+            {"dry-run": "maybe"},
+            "plugin 'tuned': option 'dry-run': 'maybe' is not a boolean (true/false, yes/no, "
+            "on/off, 1/0)",
+        ),
+        ({"dry-run": ""}, "plugin 'tuned': option 'dry-run': '' is not a boolean"),
         ({"replica": "2"}, "plugin 'tuned': no option 'replica'; did you mean 'replicas'?"),
     ],
 )

@@ -1,5 +1,7 @@
 """The deletion circuit breaker holds inferred deletions past its threshold, and stays tripped."""
 
+import logging
+
 import pytest
 
 from syncpipe import errors
@@ -46,8 +48,11 @@ def test_a_small_fleet_gets_the_minimum_allowance():
         g.check(5, inferred=True)
 
 
-def test_confirmation_lets_held_deletions_through():
-    g = guard(owned=10, confirmed=True)
+def test_confirmation_lets_held_deletions_through_and_warns_the_breaker_is_off(caplog):
+    with caplog.at_level(logging.WARNING, logger="syncpipe.runtime.safety"):
+        g = guard(owned=10, confirmed=True)
+    (warning,) = caplog.records
+    assert "the deletion circuit breaker is off for this run" in warning.getMessage()
     for i in range(50):
         g.check(i, inferred=True)
     assert not g.tripped
@@ -71,3 +76,23 @@ def test_confirmation_lets_vetoed_deletions_through():
     for i in range(50):
         g.check(i, inferred=False, vetoed_by="acme")
     assert not g.tripped
+
+
+def test_tripping_is_one_error_line_naming_the_plugin_further_holds_are_info(caplog):
+    g = guard(owned=10)
+    for i in range(5):
+        g.check(i, inferred=False, vetoed_by="acme")
+    with caplog.at_level(logging.INFO, logger="syncpipe.runtime.safety"):
+        for _attempt in range(2):  # held deletions are re-examined: said once each
+            for i in range(5, 8):
+                with pytest.raises(errors.RetryableError):
+                    g.check(i, inferred=False, vetoed_by="acme")
+    errors_logged = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors_logged) == 1
+    assert "holding the deletion of 5 (vetoed by plugin acme)" in errors_logged[0]
+    assert "--confirm-held-deletions" in errors_logged[0]
+    assert "\n" not in errors_logged[0]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.INFO] == [
+        f"deletion circuit breaker: holding the deletion of {i} (vetoed by plugin acme)"
+        for i in (6, 7)
+    ]
