@@ -90,7 +90,7 @@ NOT_THE_SYNCER = (
     "/syncpipe/replay/memstore.py",
     "/syncpipe/replay/patching.py",
     "/syncpipe/replay/snapshot.py",
-    "/syncpipe/replay/plan.py",
+    "/syncpipe/replay/result.py",
 )
 
 
