@@ -178,6 +178,8 @@ class Flow:
             get=self.target_writer.get,
             apply=self._apply,
             ctx=lambda: self.hooks.ctx,
+            selected_copy=self._selected_namespace_copy,
+            create_copy=lambda create: self._apply(create, before=None),
         )
 
     @property
@@ -296,6 +298,21 @@ class Flow:
             ctx=self._contexts.get(self.ctx, info) if info else self.ctx,
             info=info,
         )
+
+    def _selected_namespace_copy(self, name: str) -> RawObject | None:
+        """The desired copy of source Namespace ``name`` when this flow syncs it (None: it does
+        not): a namespace prerequisite creates it whole, as the Namespace's own reconcile would.
+        Waits for the Namespace source's first list, as that reconcile does, so that the
+        outcome does not depend on which of the two runs first."""
+        source = self.sources.get(NAMESPACE_GVR)
+        if source is None or source.informer is None:
+            return None
+        if not source.informer.has_synced():
+            raise errors.RetryableError(
+                "namespace source cache not synced yet", delay=WAIT_FOR_CACHE_SECONDS
+            )
+        key = reconcileplan.namespace_key(name)
+        return self._desired(key, source.informer.store.get(key), source.info)
 
     def _execute(
         self,
