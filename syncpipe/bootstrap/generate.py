@@ -22,18 +22,14 @@ from syncpipe.bootstrap.kubeconfig import UpstreamEndpoint, render_kubeconfig
 from syncpipe.bootstrap.upstream import Outcome
 from syncpipe.clients import discovery
 from syncpipe.clients.rest import RestClient
-from syncpipe.config import syncerconfig
+from syncpipe.config import configapi, syncerconfig
 from syncpipe.config.selection import Selection
 from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES
 from syncpipe.model.objects import meta, name_of
-from syncpipe.model.resources import GroupVersionResource
 
 log = logging.getLogger(__name__)
 
-CONFIG_RESOURCES = (
-    GroupVersionResource(syncerconfig.GROUP, syncerconfig.VERSION, "syncerconfigs"),
-    GroupVersionResource(syncerconfig.GROUP, syncerconfig.VERSION, "edgesyncconfigs"),
-)
+CONFIG_RESOURCES = configapi.CONFIG_GVRS
 
 
 def _resources(values: tuple[rbac.GroupResource, ...]) -> tuple[rbac.GroupResource, ...]:

@@ -92,7 +92,7 @@ from typing import Any
 
 import attrs
 
-from syncpipe.config import names
+from syncpipe.config import configapi, names
 from syncpipe.config.names import WILDCARD
 from syncpipe.config.selection import Selection
 from syncpipe.model.events import Direction
@@ -104,7 +104,7 @@ EVERY_VERB = (*READ, *WRITE)
 STATUS_WRITE = ("update", "patch")
 DISCOVERY_URLS = ("/api", "/api/*", "/apis", "/apis/*")
 
-CONFIG_GROUP = "edge.kubestellar.io"
+CONFIG_GROUP = configapi.GROUP
 CARRIER_GROUP = "carrier.syncpipe.io"
 CRD_GROUP = "apiextensions.k8s.io"
 REASONS_ANNOTATION = "syncpipe.io/rule-reasons"
@@ -426,7 +426,7 @@ def upstream_rules(
             reason="configuration: every SyncerConfig and EdgeSyncConfig is merged",
             verbs=READ,
             api_groups=(CONFIG_GROUP,),
-            resources=("edgesyncconfigs", "syncerconfigs"),
+            resources=tuple(sorted(gvr.resource for gvr in configapi.CONFIG_GVRS)),
         ),
         Rule(
             reason="heartbeat and Ready condition on SyncerConfigs (status only)",

@@ -26,7 +26,7 @@ from syncpipe import errors
 from syncpipe.bootstrap import rbac
 from syncpipe.bootstrap.identity import SyncerIdentity
 from syncpipe.clients.rest import RestClient
-from syncpipe.config import crds
+from syncpipe.config import configapi, crds
 from syncpipe.model.objects import RawObject, annotations_of, labels_of, meta, uid_of
 from syncpipe.model.resources import CRD_GVR, NAMESPACE_GVR, GroupVersionResource
 
@@ -369,7 +369,7 @@ def custom_resources(rest: RestClient) -> set[rbac.GroupResource]:
     }
 
 
-EDGE_SYNC_CONFIGS = GroupVersionResource("edge.kubestellar.io", "v2alpha1", "edgesyncconfigs")
+EDGE_SYNC_CONFIGS = configapi.EDGE_SYNC_CONFIGS
 
 
 def ensure_default_edge_sync_config(rest: RestClient, name: str) -> Outcome:

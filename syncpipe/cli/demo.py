@@ -27,13 +27,14 @@ NAMESPACE = "demo"
 
 def _apply(rest: Any, docs: list[dict[str, Any]]) -> None:
     from syncpipe import errors
+    from syncpipe.config import configapi
     from syncpipe.model.resources import GroupVersionResource
 
     plural = {
         "Namespace": "namespaces",
         "ConfigMap": "configmaps",
         "Deployment": "deployments",
-        "SyncerConfig": "syncerconfigs",
+        "SyncerConfig": configapi.SYNCER_CONFIGS.resource,
         "CustomResourceDefinition": "customresourcedefinitions",
     }
     for doc in docs:

@@ -17,6 +17,7 @@ import click
 
 from syncpipe import errors
 from syncpipe.cli import logs, planning
+from syncpipe.cli.pipelineoptions import PipelineOptions
 
 if TYPE_CHECKING:
     from syncpipe.clients.rest import RestClient
@@ -50,12 +51,13 @@ if TYPE_CHECKING:
     help="Kubeconfig of the downstream (edge) side; default: $KUBECONFIG or ~/.kube/config.",
 )
 @click.option("--downstream-context", default=None, help="Context in the downstream kubeconfig.")
-@planning.pipeline_options
+@planning.plan_options
 @click.option(
     "--insecure-skip-tls-verify", is_flag=True, help="Do not verify servers' certificates."
 )
 @click.option("-v", "--verbose", count=True, help="Log more (-vv for debug) on stderr.")
 def command(
+    pipeline: PipelineOptions,
     kind: str,
     name: str,
     direction: str,
@@ -65,13 +67,6 @@ def command(
     downstream_kubeconfig: str | None,
     downstream_context: str | None,
     syncer_configs: tuple[str, ...],
-    syncer_name: str,
-    syncer_config_selector: str,
-    disabled: tuple[str, ...],
-    plugin_opt: tuple[str, ...],
-    namespace_mapping: str,
-    status_return: bool,
-    status_settle: float,
     output: str,
     insecure_skip_tls_verify: bool,
     verbose: int,
@@ -88,15 +83,8 @@ def command(
     from syncpipe.replay.snapshot import Record, Snapshot
 
     way = Direction.DOWN if direction == "down" else Direction.UP
-    settings = planning.settings_from(
-        syncer_name=syncer_name,
-        syncer_config_selector=syncer_config_selector,
-        disabled=disabled,
-        plugin_opt=plugin_opt,
-        namespace_mapping=namespace_mapping,
-        status_return=status_return,
-        status_settle=status_settle,
-    )
+    settings = pipeline.settings()
+    syncer_name = settings.syncer_name
     try:
         config_objects = configs.load_config_files(syncer_configs) if syncer_configs else None
         clients: dict[Side, RestClient] = {}

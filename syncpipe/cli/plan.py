@@ -12,6 +12,7 @@ import click
 
 from syncpipe import errors
 from syncpipe.cli import logs, planning
+from syncpipe.cli.pipelineoptions import PipelineOptions
 
 
 @click.command("plan")
@@ -28,7 +29,7 @@ from syncpipe.cli import logs, planning
     help="Kubeconfig of the downstream (edge) side; default: $KUBECONFIG or ~/.kube/config.",
 )
 @click.option("--downstream-context", default=None, help="Context in the downstream kubeconfig.")
-@planning.pipeline_options
+@planning.plan_options
 @click.option(
     "--keep-secret-data",
     is_flag=True,
@@ -39,24 +40,20 @@ from syncpipe.cli import logs, planning
 )
 @click.option("-v", "--verbose", count=True, help="Log more (-vv for debug) on stderr.")
 def command(
+    pipeline: PipelineOptions,
     upstream_kubeconfig: str,
     upstream_context: str | None,
     downstream_kubeconfig: str | None,
     downstream_context: str | None,
     syncer_configs: tuple[str, ...],
-    syncer_name: str,
-    syncer_config_selector: str,
-    disabled: tuple[str, ...],
-    plugin_opt: tuple[str, ...],
-    namespace_mapping: str,
-    status_return: bool,
-    status_settle: float,
     output: str,
     keep_secret_data: bool,
     insecure_skip_tls_verify: bool,
     verbose: int,
 ) -> None:
     """Print what `syncpipe run` would write now, without writing anything."""
+    settings = pipeline.settings()
+    syncer_name = settings.syncer_name
     logs.setup(verbose=verbose, quiet=True)
     from syncpipe.model.events import Side
     from syncpipe.replay import capture, configs, live
@@ -85,15 +82,7 @@ def command(
         )
         engine = ReplayEngine(
             header=header,
-            settings=planning.settings_from(
-                syncer_name=syncer_name,
-                syncer_config_selector=syncer_config_selector,
-                disabled=disabled,
-                plugin_opt=plugin_opt,
-                namespace_mapping=namespace_mapping,
-                status_return=status_return,
-                status_settle=status_settle,
-            ),
+            settings=settings,
         )
         result = engine.run(records)
     except (errors.ConfigError, errors.ApiError, errors.PluginError) as exc:

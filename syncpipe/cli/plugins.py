@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from syncpipe import builtin
-from syncpipe.cli.run import _parse_plugin_opts
+from syncpipe.cli.pipelineoptions import parse_plugin_opts
 from syncpipe.config.selection import Selection
 from syncpipe.hooks import manager
 from syncpipe.hooks.context import SyncContext
@@ -60,7 +60,7 @@ def command(disabled: tuple[str, ...], plugin_opt: tuple[str, ...], output: str)
     ctx = SyncContext(
         syncer_name="syncpipe",
         selection=Selection.empty(),
-        plugin_settings=_parse_plugin_opts(plugin_opt),
+        plugin_settings=parse_plugin_opts(plugin_opt),
     )
     hooks = manager.Hooks(pm=pm, ctx=ctx)
     hooks.configure()

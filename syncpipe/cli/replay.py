@@ -15,6 +15,7 @@ import click
 
 from syncpipe import errors
 from syncpipe.cli import logs, planning
+from syncpipe.cli.pipelineoptions import PipelineOptions
 
 
 def _speed(value: str) -> float | None:
@@ -31,7 +32,7 @@ def _speed(value: str) -> float | None:
 
 @click.command("replay")
 @click.argument("snapshot", type=click.Path(exists=True, dir_okay=False))
-@planning.pipeline_options
+@planning.plan_options
 @click.option(
     "--speed",
     default="max",
@@ -41,22 +42,19 @@ def _speed(value: str) -> float | None:
 )
 @click.option("-v", "--verbose", count=True, help="Log more (-vv for debug) on stderr.")
 def command(
+    pipeline: PipelineOptions,
     snapshot: str,
     syncer_configs: tuple[str, ...],
-    syncer_name: str,
-    syncer_config_selector: str,
-    disabled: tuple[str, ...],
-    plugin_opt: tuple[str, ...],
-    namespace_mapping: str,
-    status_return: bool,
-    status_settle: float,
     output: str,
     speed: str,
     verbose: int,
 ) -> None:
     """Replay SNAPSHOT through the pipeline and print what the syncer would write."""
+    settings = pipeline.settings()
+    syncer_name = settings.syncer_name
     logs.setup(verbose=verbose, quiet=True)
     from syncpipe.replay import configs as config_files
+    from syncpipe.replay.causality import causal_order
     from syncpipe.replay.engine import ReplayEngine
     from syncpipe.replay.snapshot import Snapshot
 
@@ -66,19 +64,11 @@ def command(
         configs = config_files.load_config_files(syncer_configs) if syncer_configs else None
         engine = ReplayEngine(
             header=recording.header,
-            settings=planning.settings_from(
-                syncer_name=syncer_name,
-                syncer_config_selector=syncer_config_selector,
-                disabled=disabled,
-                plugin_opt=plugin_opt,
-                namespace_mapping=namespace_mapping,
-                status_return=status_return,
-                status_settle=status_settle,
-            ),
+            settings=settings,
             configs=configs,
             pace=None if factor is None else (lambda dt: time.sleep(dt / factor)),
         )
-        result = engine.run(recording.records())
+        result = engine.run(causal_order(recording.records()))
     except (errors.SnapshotFormatError, errors.ConfigError, errors.PluginError) as exc:
         raise click.ClickException(str(exc)) from exc
     header = recording.header

@@ -7,56 +7,12 @@ import signal
 import sys
 import threading
 import time
-from typing import Any
 
-import attrs
 import click
 
 from syncpipe.cli import logs
-from syncpipe.config.durations import Duration, format_duration
-from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES, Settings
-
-
-def settings_default(field: str) -> str:
-    """A time default of ``Settings`` as a duration, for an option's default and ``--help``."""
-    default = attrs.fields_dict(Settings)[field].default
-    if not isinstance(default, float):
-        raise TypeError(f"Settings.{field} is not a time in seconds")
-    return format_duration(default)
-
-
-def _config_selector(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
-    """Check ``--syncer-config-selector`` at start; the API server gets it written back."""
-    from syncpipe import errors
-    from syncpipe.config import selectorsyntax
-
-    try:
-        return str(selectorsyntax.parse(value))
-    except errors.ConfigError as exc:
-        raise click.BadParameter("; ".join(message for _, message in exc.problems)) from None
-
-
-syncer_config_selector_option = click.option(
-    "--syncer-config-selector",
-    default="",
-    metavar="LABELS",
-    callback=_config_selector,
-    help="Merge only the SyncerConfigs and EdgeSyncConfigs with these labels (kubectl's "
-    "label-selector syntax, e.g. 'edge=edge1' or 'fleet in (a,b)'); default: all.",
-)
-
-
-def _parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    settings: dict[str, dict[str, Any]] = {}
-    for value in values:
-        name, sep, rest = value.partition(".")
-        key, eq, val = rest.partition("=")
-        if not sep or not eq or not name or not key:
-            raise click.BadParameter(
-                f"{value!r} is not PLUGIN.KEY=VALUE", param_hint="--plugin-opt"
-            )
-        settings.setdefault(name, {})[key] = val
-    return settings
+from syncpipe.cli.pipelineoptions import PipelineOptions, pipeline_options, settings_default
+from syncpipe.config.durations import Duration
 
 
 def klog_verbosity(level: int) -> int:
@@ -85,7 +41,6 @@ ORIGINAL_SYNCER_FLAGS = (
     "--burst",
     "--v",
 )
-DEFAULT_SYNCER_NAME = "syncpipe"
 # The original binary's burst, used when --qps is given without --burst.
 DEFAULT_BURST = 20
 
@@ -120,11 +75,7 @@ DEFAULT_BURST = 20
     default=None,
     help="Context in the downstream kubeconfig (the original's --to-context).",
 )
-@click.option(
-    "--syncer-name",
-    default=None,
-    help="Names this syncer in ownership marks [default: --sync-target-name, else syncpipe].",
-)
+@pipeline_options
 @click.option(
     "--sync-target-name",
     default=None,
@@ -150,14 +101,6 @@ DEFAULT_BURST = 20
     type=click.IntRange(min=1),
     help=f"Requests at once above --qps [default: {DEFAULT_BURST}].",
 )
-@syncer_config_selector_option
-@click.option(
-    "--resync-period",
-    default=settings_default("resync_period"),
-    show_default=True,
-    type=Duration(allow_zero=False),
-    help="Time between drift re-checks from the cache (e.g. 30s, 5m, 1h).",
-)
 @click.option(
     "--discovery-interval",
     default=settings_default("discovery_interval"),
@@ -174,26 +117,6 @@ DEFAULT_BURST = 20
     help="Writes in flight to each side at most.",
 )
 @click.option(
-    "--status-return/--no-status-return",
-    default=True,
-    show_default=True,
-    help="Return downstream .status upstream.",
-)
-@click.option(
-    "--status-settle",
-    default=settings_default("status_settle_seconds"),
-    show_default=True,
-    type=Duration(),
-    help="After a status write, how long later changes are folded into one write (the first "
-    "change of a quiet object is returned at once; 0s: every change at once).",
-)
-@click.option(
-    "--namespace-mapping",
-    default="identity",
-    show_default=True,
-    help="identity, prefix:P, suffix:S, template:{syncer}-{namespace} or hashed:P.",
-)
-@click.option(
     "--source",
     "source_mode",
     type=click.Choice(["watch", "poll"]),
@@ -207,14 +130,6 @@ DEFAULT_BURST = 20
     show_default=True,
     type=Duration(allow_zero=False),
     help="Time between lists with --source poll.",
-)
-@click.option(
-    "--max-namespaced-watches",
-    default=DEFAULT_MAX_NAMESPACED_WATCHES,
-    show_default=True,
-    type=click.IntRange(min=0),
-    help="A downsynced resource selected in at most this many named namespaces is watched "
-    "in each of them instead of cluster-wide (0: always cluster-wide).",
 )
 @click.option(
     "--health-address",
@@ -235,17 +150,6 @@ DEFAULT_BURST = 20
     help="Namespace of the Lease (default: $POD_NAMESPACE, else default).",
 )
 @click.option(
-    "--plugins-disable", "disabled", multiple=True, help="Disable a plugin by name (repeatable)."
-)
-@click.option(
-    "--plugin-opt", multiple=True, help="PLUGIN.KEY=VALUE setting for a plugin (repeatable)."
-)
-@click.option(
-    "--confirm-held-deletions",
-    is_flag=True,
-    help="Let deletions held by the circuit breaker through.",
-)
-@click.option(
     "--insecure-skip-tls-verify",
     is_flag=True,
     help="Do not verify servers' certificates (loud; for tests only).",
@@ -262,31 +166,22 @@ DEFAULT_BURST = 20
     "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 def command(
+    pipeline: PipelineOptions,
     upstream_kubeconfig: str | None,
     upstream_context: str | None,
     downstream_kubeconfig: str | None,
     downstream_context: str | None,
-    syncer_name: str | None,
     sync_target_name: str | None,
     sync_target_uid: str,
     qps: float,
     burst: int | None,
-    syncer_config_selector: str,
-    resync_period: float,
     discovery_interval: float,
     write_concurrency: int,
-    status_return: bool,
-    status_settle: float,
-    namespace_mapping: str,
     source_mode: str,
     poll_interval: float,
-    max_namespaced_watches: int,
     health_address: str,
     leader_elect: bool,
     leader_election_namespace: str,
-    disabled: tuple[str, ...],
-    plugin_opt: tuple[str, ...],
-    confirm_held_deletions: bool,
     insecure_skip_tls_verify: bool,
     verbose: int,
     klog_level: int,
@@ -303,24 +198,15 @@ def command(
 
     if not upstream_kubeconfig:
         raise click.UsageError("--upstream-kubeconfig (or --from-kubeconfig) is required")
-    syncer_name = syncer_name or sync_target_name or DEFAULT_SYNCER_NAME
-    settings = Settings(
-        syncer_name=syncer_name,
+    settings = pipeline.settings(
+        name_fallback=sync_target_name,
         sync_target_uid=sync_target_uid,
-        syncer_config_selector=syncer_config_selector,
-        resync_period=resync_period,
         discovery_interval=discovery_interval,
         write_concurrency=write_concurrency,
-        status_return=status_return,
-        status_settle_seconds=status_settle,
-        namespace_mapping=namespace_mapping,
         source_mode=source_mode,
         poll_interval=poll_interval,
-        max_namespaced_watches=max_namespaced_watches,
-        disabled_plugins=disabled,
-        plugin_settings=_parse_plugin_opts(plugin_opt),
-        confirm_held_deletions=confirm_held_deletions,
     )
+    syncer_name = settings.syncer_name
     syncer = wiring.build_syncer(
         settings=settings,
         upstream_kubeconfig=upstream_kubeconfig,

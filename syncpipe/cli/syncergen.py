@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from syncpipe.bootstrap import identity, manifest, rbac
-from syncpipe.cli.run import syncer_config_selector_option
+from syncpipe.cli.pipelineoptions import syncer_config_selector_option
 from syncpipe.config.durations import Duration
 from syncpipe.config.settings import DEFAULT_MAX_NAMESPACED_WATCHES
 

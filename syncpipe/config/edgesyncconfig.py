@@ -21,12 +21,10 @@ from typing import Any, ClassVar
 
 import attrs
 
-from syncpipe.config import names
+from syncpipe.config import configapi, names
 from syncpipe.config.reader import ROOT, Reader, child
 
-GROUP = "edge.kubestellar.io"
-VERSION = "v2alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
+GROUP, VERSION, API_VERSION = configapi.GROUP, configapi.VERSION, configapi.API_VERSION
 KIND = "EdgeSyncConfig"
 
 _SPEC_FIELDS = ("downSyncedResources", "upSyncedResources", "conversions")

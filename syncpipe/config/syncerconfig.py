@@ -43,13 +43,11 @@ from typing import Any, ClassVar, TypeAlias
 import attrs
 
 from syncpipe import errors
-from syncpipe.config import edgesyncconfig, names
+from syncpipe.config import configapi, edgesyncconfig, names
 from syncpipe.config.objectselector import LabelSelector, read_object_selector
 from syncpipe.config.reader import ROOT, Reader, child, json_type
 
-GROUP = "edge.kubestellar.io"
-VERSION = "v2alpha1"
-API_VERSION = f"{GROUP}/{VERSION}"
+GROUP, VERSION, API_VERSION = configapi.GROUP, configapi.VERSION, configapi.API_VERSION
 KIND = "SyncerConfig"
 
 _SPEC_FIELDS = ("namespaceScope", "namespacedObjects", "clusterScope", "upsync")

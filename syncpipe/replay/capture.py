@@ -23,6 +23,7 @@ from syncpipe import errors
 from syncpipe.clients import discovery
 from syncpipe.clients.connect import ClusterAccess, load_configuration
 from syncpipe.clients.rest import RestClient
+from syncpipe.config import configapi
 from syncpipe.config.selection import Selection
 from syncpipe.model.events import Side
 from syncpipe.model.objects import RawObject
@@ -30,11 +31,8 @@ from syncpipe.model.resources import CRD_GVR, NAMESPACE_GVR, ResourceInfo
 from syncpipe.replay.served import ServedResources
 from syncpipe.replay.snapshot import SideInfo
 
-CONFIG_GROUP = "edge.kubestellar.io"
-CONFIG_RESOURCES = (
-    ("edge.kubestellar.io", "syncerconfigs"),
-    ("edge.kubestellar.io", "edgesyncconfigs"),
-)
+CONFIG_GROUP = configapi.GROUP
+CONFIG_RESOURCES = configapi.CONFIG_RESOURCES
 
 
 def connect(

@@ -1,10 +1,11 @@
-"""The replay engine: the live syncer's flows, driven synchronously over memory stores.
+"""The replay engine: the live syncer's pipeline, driven synchronously over memory stores.
 
-``ReplayEngine`` builds exactly what ``syncpipe.runtime.syncer.Syncer`` builds — the plugin
-manager with the built-in plugins and the installed ones, ``Hooks``, one
-``syncpipe.runtime.flow.Flow`` per direction, ``StatusReturn``, the deletion guard — and
-hands them a ``MemoryApi`` per side instead of a cluster. The flows' reconciles, hook chain,
-three-way diff and planner are the live ones; only the shell around them is different:
+``ReplayEngine`` is the second driver of ``syncpipe.runtime.pipeline.Pipeline`` (the live
+syncer is the first): the same hooks, deletion guard, flows, status return, selection,
+source watches, event handlers and janitor, given a ``MemoryApi`` per side instead of a
+cluster, memory informers instead of REST ones, and a scheduler's queues. The flows'
+reconciles, hook chain, three-way diff and planner are the live ones; only the shell around
+them is different:
 
 * **no threads**: snapshot records are applied to the memory stores in file order, a batch
   of records with the same timestamp at a time; after each batch the keys the changes queued
@@ -41,45 +42,37 @@ import datetime
 import logging
 from collections.abc import Callable, Iterable, Sequence
 
-import attrs
 import orjson
 import pluggy
 
-from syncpipe import builtin, errors
-from syncpipe.builtin import namespaces, ownership
-from syncpipe.config import selectorsyntax, syncerconfig
-from syncpipe.config.selection import Selection
+from syncpipe import errors
+from syncpipe.config import configapi, selectorsyntax
 from syncpipe.config.settings import Settings
-from syncpipe.hooks import manager
-from syncpipe.hooks.context import SyncContext
 from syncpipe.model.actions import Action
-from syncpipe.model.events import Direction, Event, EventType, Side
+from syncpipe.model.events import Direction, EventType, Side
 from syncpipe.model.keys import ObjectKey
-from syncpipe.model.objects import RawObject, annotations_of, labels_of, name_of
-from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
+from syncpipe.model.objects import RawObject, labels_of
+from syncpipe.model.resources import GroupVersionResource, ResourceInfo
 from syncpipe.replay.memstore import MemoryApi
 from syncpipe.replay.plan import PlannedWrite, PlanRecorder, ReplayResult, ReplayStatistics
 from syncpipe.replay.scheduler import Scheduler
 from syncpipe.replay.served import ServedResources
 from syncpipe.replay.snapshot import Header, Record, RecordType
 from syncpipe.replay.sources import MemoryInformer
-from syncpipe.runtime import routing
-from syncpipe.runtime.flow import (
-    RETURN_STATUS_ANNOTATION,
-    FightGuard,
-    Flow,
-    SourceState,
-    StatusReturn,
-    sources_wanted,
+from syncpipe.runtime.availability import ConfigNotice
+from syncpipe.runtime.pipeline import (
+    QUEUE_NAMES,
+    Driver,
+    DrivesPipeline,
+    Pipeline,
+    build_hooks,
 )
-from syncpipe.runtime.safety import DeletionGuard
-from syncpipe.runtime.statuspacing import StatusPacer
+
+__all__ = ["ReplayEngine", "build_hooks"]
 
 log = logging.getLogger(__name__)
 
-CONFIG_GROUP = "edge.kubestellar.io"
-CONFIG_RESOURCES = frozenset({(CONFIG_GROUP, "syncerconfigs"), (CONFIG_GROUP, "edgesyncconfigs")})
-QUEUES = ("downsync", "upsync", "status")
+QUEUES = QUEUE_NAMES
 # Rounds of "reconcile every queued key" within one instant before the replay calls it a
 # livelock (writes that keep triggering each other) and reports the keys as pending.
 MAX_ROUNDS_PER_INSTANT = 1000
@@ -92,26 +85,6 @@ _RECORD_EVENTS = {
 }
 
 
-def build_hooks(settings: Settings, pm: pluggy.PluginManager | None = None) -> manager.Hooks:
-    """The hooks exactly as ``Syncer.__init__`` assembles them (plugins, mapper, transforms)."""
-    if pm is None:
-        pm = manager.build(builtins=builtin.MODULES, disabled=settings.disabled_plugins)
-    ctx = SyncContext(
-        syncer_name=settings.syncer_name,
-        selection=Selection.empty(),
-        plugin_settings=settings.plugin_settings,
-    )
-    hooks = manager.Hooks(pm=pm, ctx=ctx, transform_order=settings.transform_order)
-    hooks.configure()
-    mappers = hooks.namespace_mappers()
-    mapper = mappers.get(settings.namespace_mapping) or namespaces.build_mapper(
-        settings.namespace_mapping, syncer_name=settings.syncer_name
-    )
-    hooks.ctx = attrs.evolve(ctx, namespace_mapper=mapper)
-    hooks.transforms()  # fail fast on duplicate transform names
-    return hooks
-
-
 def _epoch(rfc3339: str) -> float:
     try:
         moment = datetime.datetime.strptime(rfc3339 + "+0000", "%Y-%m-%dT%H:%M:%SZ%z")
@@ -120,7 +93,7 @@ def _epoch(rfc3339: str) -> float:
     return moment.timestamp()
 
 
-class ReplayEngine:
+class ReplayEngine(DrivesPipeline):
     """Replays snapshot records through the live pipeline (see the module docstring).
 
     ``configs`` (SyncerConfig/EdgeSyncConfig objects) fix the selection; without them the
@@ -143,9 +116,6 @@ class ReplayEngine:
         self.scheduler = Scheduler(QUEUES)
         # As the live syncer's list and watch of the configs (the API server filters there).
         self._config_selector = selectorsyntax.parse(settings.syncer_config_selector)
-        self.status_pacer = StatusPacer(
-            window=settings.status_settle_seconds, clock=lambda: self.now
-        )
         self._pace = pace
         start = _epoch(header.recorded_at)
         self.apis = {side: self._memory_api(side, start) for side in Side}
@@ -153,38 +123,22 @@ class ReplayEngine:
             api.deferred = True  # writers get their answer before their change comes back
         for recorded in header.resources:
             self.apis[recorded.side].declare_initial_list(recorded.info.gvr)
-        self.hooks = build_hooks(settings, pm)
-        self.guard = DeletionGuard(
-            owned_count=self._owned_count,
-            max_fraction=settings.max_inferred_delete_fraction,
-            min_held=settings.min_inferred_deletes_held,
-            window=settings.resync_period,
-            confirmed=settings.confirm_held_deletions,
-            clock=lambda: self.now,
-        )
         self.writers = {side: PlanRecorder(self.apis[side], self._record_write) for side in Side}
-        self.flows = {
-            direction: Flow(
-                direction=direction,
-                hooks=self.hooks,
-                target_writer=self.writers[direction.target],
-                resolver=self,
-                guard=self.guard,
-                on_missing_api=self._request_rediscovery,
-                source_namespace_exists=(
-                    self._upstream_namespace_exists
-                    if direction is Direction.DOWN
-                    else lambda _name: None
-                ),
-                fights=FightGuard(clock=lambda: self.now),
-            )
-            for direction in Direction
-        }
-        self._status_off: frozenset[str] = frozenset()
-        self.status_return = StatusReturn(
-            flow=self.flows[Direction.DOWN],
-            upstream_writer=self.writers[Side.UPSTREAM],
-            configs_without_status=lambda: self._status_off,
+        self.pipeline = Pipeline(
+            settings=settings,
+            driver=Driver(
+                clock=self._clock,
+                queues={name: self.scheduler.queue(name) for name in QUEUES},
+                writers=self.writers,
+                readers=self.apis,
+                served=self._served,
+                open_source=self._open_source,
+                request_rediscovery=self._request_rediscovery,
+                collection_known=self._recorded,
+                warn=self._warn,
+                config_notice=self._config_notice,
+            ),
+            pm=pm,
         )
         self._reconcilers: dict[str, Callable[[ObjectKey], None]] = {
             "downsync": self.flows[Direction.DOWN].reconcile,
@@ -194,11 +148,9 @@ class ReplayEngine:
         self._static_configs = list(configs) if configs is not None else None
         if self._static_configs is None and header.syncer_configs:
             self._static_configs = list(header.syncer_configs)
-        self._targets: dict[tuple[Direction, GroupVersionResource], MemoryInformer] = {}
-        self._upstream_namespaces: MemoryInformer | None = None
+        self._served_before: dict[Side, frozenset[GroupVersionResource]] = {}
         # Collections whose recording started later (RESOURCE records).
         self._declared: set[tuple[Side, str, str]] = set()
-        self._inferred: set[tuple[str, str, str, str]] = set()
         self._current = ""
         self._started = False
         self._rediscover = True
@@ -262,16 +214,7 @@ class ReplayEngine:
 
     def informers(self) -> list[MemoryInformer]:
         """Every informer of the replayed syncer: sources, owned copies, upstream namespaces."""
-        found = [
-            state.informer
-            for flow in self.flows.values()
-            for state in flow.sources.values()
-            if isinstance(state.informer, MemoryInformer)
-        ]
-        found.extend(self._targets.values())
-        if self._upstream_namespaces is not None:
-            found.append(self._upstream_namespaces)
-        return found
+        return [i for i in self.pipeline.informers() if isinstance(i, MemoryInformer)]
 
     def result(self) -> ReplayResult:
         scheduler = self.scheduler
@@ -302,12 +245,12 @@ class ReplayEngine:
         obj = record.object
         if obj is None:
             return
-        if record.type is RecordType.DELETED and record.inferred:
-            meta = obj.get("metadata") or {}
-            self._inferred.add(
-                (record.gvr.group, record.gvr.resource, meta.get("namespace") or "", meta["name"])
-            )
-        api.apply_recorded(record.gvr, _RECORD_EVENTS[record.type], obj)
+        api.apply_recorded(
+            record.gvr,
+            _RECORD_EVENTS[record.type],
+            obj,
+            inferred=record.type is RecordType.DELETED and record.inferred,
+        )
 
     def _initial_lists_done(self) -> bool:
         return all(self.apis[r.side].has_synced(r.info.gvr) for r in self.header.resources)
@@ -318,9 +261,10 @@ class ReplayEngine:
         self._rediscover = False
         self._seen_generations = tuple(self.apis[side].served.generation for side in Side)
         self._seen_config_changes = self._config_changes
-        self._watch_upstream_namespaces()
+        self._served_before = self._served_now()
+        self.pipeline.ensure_upstream_namespace_watch()
         self._apply_selection()
-        self._janitor()
+        self.pipeline.janitor.start({side: self.apis[side].served.resources for side in Side})
         self._drain()
 
     # -- queues and virtual time -------------------------------------------------------------
@@ -328,6 +272,9 @@ class ReplayEngine:
     @property
     def now(self) -> float:
         """Virtual seconds since the recording started."""
+        return self.scheduler.now
+
+    def _clock(self) -> float:
         return self.scheduler.now
 
     def _advance_to(self, t: float) -> None:
@@ -390,7 +337,7 @@ class ReplayEngine:
     # -- selection and sources (the live syncer's control loop) ------------------------------
 
     def _config_changed(self, gvr: GroupVersionResource, event: EventType, obj: RawObject) -> None:
-        if (gvr.group, gvr.resource) in CONFIG_RESOURCES:
+        if (gvr.group, gvr.resource) in configapi.CONFIG_RESOURCES:
             self._config_changes += 1
 
     def _request_rediscovery(self) -> None:
@@ -405,7 +352,19 @@ class ReplayEngine:
         configs_changed = dynamic and self._config_changes != self._seen_config_changes
         if self._rediscover or generations != self._seen_generations or configs_changed:
             self._rediscover = False
-            self._seen_generations = generations
+            if generations != self._seen_generations:
+                self._seen_generations = generations
+                before, self._served_before = self._served_before, self._served_now()
+                self.pipeline.served_changed(
+                    {
+                        side: [
+                            info
+                            for info in self.apis[side].served.resources
+                            if info.gvr not in before.get(side, frozenset())
+                        ]
+                        for side in Side
+                    }
+                )
             self._seen_config_changes = self._config_changes
             self._apply_selection()
 
@@ -416,97 +375,23 @@ class ReplayEngine:
         else:
             up = self.apis[Side.UPSTREAM]
             found = []
-            for group, resource in sorted(CONFIG_RESOURCES):
+            for group, resource in configapi.CONFIG_RESOURCES:
                 info = up.served.by_group_resource(group, resource)
                 if info is not None:
                     found.extend(up.objects(info.gvr))
         return [obj for obj in found if self._config_selector.matches(labels_of(obj))]
 
-    def _selection(self) -> Selection:
-        parsed: list[syncerconfig.AnyConfig] = []
-        status_off: set[str] = set()
-        for obj in self._configs():
-            source = f"{obj.get('kind')}/{name_of(obj)}"
-            if annotations_of(obj).get(RETURN_STATUS_ANNOTATION) == "false":
-                status_off.add(source)
-            try:
-                parsed.append(syncerconfig.parse_config(obj, source=source))
-            except errors.ConfigError as exc:
-                self._warn(f"ignoring malformed {source}: {exc}")
-        self._status_off = frozenset(status_off)
-        return Selection.from_configs(parsed)
-
     def _warn(self, message: str) -> None:
         if message not in self._warnings:
             self._warnings.append(message)
 
-    def _apply_selection(self) -> None:
-        selection = self._selection()
-        changed = selection != self.hooks.ctx.selection
-        if changed:
-            self.hooks.ctx = attrs.evolve(self.hooks.ctx, selection=selection)
-        if selection.is_empty:
-            self._warn("no SyncerConfig selects anything: nothing to sync")
-        up, down = self.apis[Side.UPSTREAM].served, self.apis[Side.DOWNSTREAM].served
-        wanted = {
-            Direction.DOWN: selection.resolve_downsync(
-                up.resources, preferred_versions=up.preferred_versions
-            ),
-            Direction.UP: selection.resolve_upsync(
-                down.resources, preferred_versions=down.preferred_versions
-            ),
-        }
-        for problem in selection.downsync_scope_problems(up.resources):
-            self._warn(f"selection problem: {problem}")
-        for problem in selection.overlaps(up.resources):
-            self._warn(f"selection problem: {problem}")
-        for direction, infos in wanted.items():
-            wanted_sources = sources_wanted(
-                selection,
-                direction,
-                infos,
-                max_namespaced_watches=self.settings.max_namespaced_watches,
-            )
-            self._reconcile_sources(direction, wanted_sources, changed)
+    def _config_notice(self, notice: ConfigNotice) -> None:
+        """What the live syncer posts as a Warning Event on a config, a replay reports."""
+        if notice.event_type == "Warning":
+            self._warn(f"{notice.ref}: {notice.message}")
 
-    def _reconcile_sources(
-        self,
-        direction: Direction,
-        wanted: dict[GroupVersionResource, SourceState],
-        selection_changed: bool,
-    ) -> None:
-        flow = self.flows[direction]
-        removed = False
-        for gvr, state in wanted.items():
-            current = flow.sources.get(gvr)
-            if current is not None and current.same_watch(state):
-                continue
-            state.informer = self._source_informer(
-                direction, state.info, label_selector=state.label_selector
-            )
-            flow.sources[gvr] = state  # as the syncer: one assignment replaces the old source
-            if current is not None:
-                if current.informer is not None:
-                    current.informer.stop()
-                continue
-            # As the syncer: the copies' cache is started with their source's.
-            target = self.target_info(direction, gvr.api_version, state.info.kind)
-            if target is not None:
-                self.target_informer(direction, target)
-        for gvr in [g for g in flow.sources if g not in wanted]:
-            state = flow.sources.pop(gvr)
-            if state.informer is not None:
-                state.informer.stop()
-            removed = True
-        if selection_changed or removed:
-            queue = "downsync" if direction is Direction.DOWN else "upsync"
-            for state in list(flow.sources.values()):
-                if state.informer is not None:
-                    for key in state.informer.store:
-                        self.scheduler.add(queue, key)
-            for (d, _), informer in sorted(self._targets.items(), key=lambda kv: kv[0][1]):
-                if d is direction:
-                    informer.resync()
+    def _apply_selection(self) -> None:
+        self.pipeline.apply_selection(self.pipeline.selection_from(self._configs()))
 
     def _resync_sources(self, gvr: GroupVersionResource, side: Side) -> None:
         """A collection's late initial list is complete: look at all of it again."""
@@ -515,61 +400,28 @@ class ReplayEngine:
             if direction.source is side and state is not None and state.informer is not None:
                 state.informer.resync()
 
-    def _source_informer(
-        self, direction: Direction, info: ResourceInfo, *, label_selector: str = ""
+    # -- what the pipeline asks of its driver ------------------------------------------------
+
+    def _served(self, side: Side) -> ServedResources:
+        return self.apis[side].served
+
+    def _served_now(self) -> dict[Side, frozenset[GroupVersionResource]]:
+        return {side: frozenset(i.gvr for i in self.apis[side].served.resources) for side in Side}
+
+    def _open_source(
+        self, side: Side, info: ResourceInfo, label_selector: str, namespaces: tuple[str, ...]
     ) -> MemoryInformer:
-        informer = MemoryInformer(
-            api=self.apis[direction.source],
+        """A memory informer of ``info``: what the live watch would see, in ``namespaces``."""
+        return MemoryInformer(
+            api=self.apis[side],
             gvr=info.gvr,
             label_selector=label_selector,
-            clock=lambda: self.now,
+            namespaces=namespaces,
+            clock=self._clock,
         )
-        flow = self.flows[direction]
-        queue = "downsync" if direction is Direction.DOWN else "upsync"
-        inferred = self._inferred
-
-        def on_source(event: Event) -> None:
-            key = event.key
-            marker = (key.gvr.group, key.gvr.resource, key.namespace, key.name)
-            is_inferred = event.type is EventType.DELETED and marker in inferred
-            inferred.discard(marker)
-            flow.note_source_event(key, inferred_delete=is_inferred)
-            if routing.needs_reconcile(direction, event):
-                self.scheduler.add(queue, key)
-
-        informer.add_handler(on_source)
-        informer.start()
-        return informer
-
-    def _watch_upstream_namespaces(self) -> None:
-        """As the syncer: upstream Namespaces are always watched, so a copied Namespace is
-        deleted only once its upstream Namespace is gone."""
-        info = self.apis[Side.UPSTREAM].served.by_gvr(NAMESPACE_GVR)
-        if info is None:
-            return
-        informer = MemoryInformer(
-            api=self.apis[Side.UPSTREAM], gvr=NAMESPACE_GVR, clock=lambda: self.now
-        )
-
-        def on_namespace(event: Event) -> None:
-            if event.type is EventType.DELETED:
-                self.scheduler.add("downsync", event.key)
-
-        informer.add_handler(on_namespace)
-        informer.start()
-        self._upstream_namespaces = informer
-
-    def _upstream_namespace_exists(self, name: str) -> bool | None:
-        """Whether upstream has namespace ``name``; ``None`` when the snapshot cannot say
-        (upstream Namespaces were not recorded)."""
-        informer = self._upstream_namespaces
-        if informer is None or not self._recorded(Side.UPSTREAM, NAMESPACE_GVR):
-            return None
-        if not informer.has_synced():
-            return None
-        return informer.store.get(ObjectKey(NAMESPACE_GVR, "", name)) is not None
 
     def _recorded(self, side: Side, gvr: GroupVersionResource) -> bool:
+        """Whether the snapshot recorded ``gvr`` on ``side`` (else nothing is known of it)."""
         return (
             any(
                 r.side is side
@@ -578,87 +430,3 @@ class ReplayEngine:
             )
             or (side, gvr.group, gvr.resource) in self._declared
         )
-
-    def _owner_selector(self) -> str:
-        return f"{ownership.OWNER_LABEL}={ownership.owner_label_value(self.settings.syncer_name)}"
-
-    def _janitor(self) -> None:
-        """As the syncer at start: follow owned copies of resources no longer selected."""
-        mapper = self.hooks.ctx.namespace_mapper
-        index = getattr(mapper, "reverse_index", None)
-        if index is not None:
-            for ns in self.apis[Side.DOWNSTREAM].objects(NAMESPACE_GVR):
-                upstream_ns = annotations_of(ns).get(namespaces.UPSTREAM_NAMESPACE_ANNOTATION)
-                if upstream_ns:
-                    index.remember(upstream_ns, name_of(ns))
-        label = ownership.owner_label_value(self.settings.syncer_name)
-        for direction in Direction:
-            api = self.apis[direction.target]
-            for group, resource in api.stored_resources():
-                info = api.served.by_group_resource(group, resource)
-                if info is None or not (info.listable and info.watchable):
-                    continue
-                if (group, resource) in CONFIG_RESOURCES:
-                    continue
-                if (direction, info.gvr) in self._targets:
-                    continue
-                owned = any(
-                    labels_of(o).get(ownership.OWNER_LABEL) == label for o in api.objects(info.gvr)
-                )
-                if owned:
-                    self.target_informer(direction, info)
-
-    def _owned_count(self) -> int:
-        return sum(len(informer.store) for informer in self._targets.values())
-
-    # -- TargetResolver ------------------------------------------------------------------------
-
-    def target_info(self, direction: Direction, api_version: str, kind: str) -> ResourceInfo | None:
-        served = self.apis[direction.target].served
-        group, _, version = api_version.rpartition("/")
-        return served.find_kind(group, kind, version) or served.find_kind(group, kind)
-
-    def target_info_by_gvr(
-        self, direction: Direction, gvr: GroupVersionResource
-    ) -> ResourceInfo | None:
-        return self.apis[direction.target].served.by_gvr(gvr)
-
-    def target_informer(self, direction: Direction, info: ResourceInfo) -> MemoryInformer:
-        informer = self._targets.get((direction, info.gvr))
-        if informer is not None:
-            return informer
-        informer = MemoryInformer(
-            api=self.apis[direction.target],
-            gvr=info.gvr,
-            label_selector=self._owner_selector(),
-            clock=lambda: self.now,
-        )
-        flow = self.flows[direction]
-        queue = "downsync" if direction is Direction.DOWN else "upsync"
-        pacer = self.status_pacer
-        status_on = routing.copies_return_status(
-            direction, info, enabled=self.settings.status_return
-        )
-
-        def on_target(event: Event) -> None:
-            if event.obj is None:
-                return
-            key = flow.source_key_of_copy(event.obj, event.key)
-            if key is None:
-                return
-            echo = event.type in (EventType.ADDED, EventType.MODIFIED) and flow.is_own_echo(
-                event.key, event.obj
-            )
-            if not echo and routing.needs_reconcile(direction, event):
-                self.scheduler.add(queue, key)
-            if status_on and routing.target_needs_status_return(event):
-                delay = pacer.delay(key)
-                if delay > 0:
-                    self.scheduler.add_after("status", key, delay)
-                else:  # the leading edge: now, as live
-                    self.scheduler.add("status", key)
-
-        informer.add_handler(on_target)
-        self._targets[(direction, info.gvr)] = informer
-        informer.start()
-        return informer

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from syncpipe import errors
-from syncpipe.builtin import ownership
 from syncpipe.clients.rest import RestClient
 from syncpipe.model.events import Side
 from syncpipe.model.objects import RawObject
@@ -27,6 +26,7 @@ from syncpipe.replay.snapshot import (
     RecordType,
     now_rfc3339,
 )
+from syncpipe.runtime.pipeline import owner_selector
 
 # Resources never worth listing for owned copies: the syncer never writes them.
 _NEVER_OWNED = frozenset({("", "events"), ("events.k8s.io", "events")})
@@ -47,7 +47,7 @@ def current_state(
     if objects is None:
         objects = capture.configs_upstream(clients[Side.UPSTREAM], served[Side.UPSTREAM])
     wanted = capture.resources_to_capture(configs.selection_of(objects), served)
-    selector = f"{ownership.OWNER_LABEL}={ownership.owner_label_value(syncer_name)}"
+    selector = owner_selector(syncer_name)
     header_resources: list[RecordedResource] = []
     records: list[Record] = []
 

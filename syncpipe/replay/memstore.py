@@ -23,7 +23,8 @@ suite (``tests/contract``) runs the same cases against both and must pass on bot
   change nothing but ``.status``; without the subresource, ``.status`` is an ordinary field;
 * JSON patches are applied by ``jsonpatch`` (RFC 6902), copying only the containers on the
   patched paths, so the stored objects keep sharing untouched subtrees;
-* deleting a Namespace deletes what is in it.
+* deleting a Namespace deletes what is in it; a new Namespace gets the ``kubernetes``
+  finalizer in its ``spec``, as a server stores it.
 
 Not faked, on purpose: defaulting and validation of object contents (a real server fills in
 a Deployment's defaults; the three-way diff is built to ignore them anyway), admission,
@@ -50,7 +51,7 @@ from syncpipe.clients import errors as client_errors
 from syncpipe.model.events import EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject, labels_of, resource_version_of
-from syncpipe.model.resources import CRD_GVR, GroupVersionResource, ResourceInfo
+from syncpipe.model.resources import CRD_GVR, NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.replay import selectors
 from syncpipe.replay.patching import apply_json_patch
 from syncpipe.replay.served import ServedResources
@@ -59,6 +60,8 @@ Listener = Callable[[GroupVersionResource, EventType, RawObject], None]
 """Told ``(resource, ADDED|MODIFIED|DELETED, object)`` after every change, in order."""
 
 GroupResource = tuple[str, str]
+# The finalizer a server puts on every new Namespace (its contents are deleted before it).
+NAMESPACE_FINALIZER = "kubernetes"
 _SIDE_NUMBER = {Side.UPSTREAM: 1, Side.DOWNSTREAM: 2}
 
 
@@ -137,7 +140,10 @@ class MemoryApi:
         # With ``deferred``, listeners hear of changes only at ``deliver()``: as from a watch,
         # a writer has its answer before its own change comes back to it.
         self.deferred = False
-        self._pending: list[tuple[GroupVersionResource, EventType, RawObject]] = []
+        self._pending: list[tuple[GroupVersionResource, EventType, RawObject, bool]] = []
+        # While listeners hear of a DELETED: whether the recording inferred it from a relist
+        # (the object's final state unknown), as a live informer's event says.
+        self.delivering_inferred_delete = False
         self.requests_by_verb: dict[str, int] = {}
 
     # -- listeners and recorded state ----------------------------------------------------------
@@ -151,8 +157,8 @@ class MemoryApi:
         """Tell the listeners about the changes held back (``deferred``), in order."""
         while self._pending:
             pending, self._pending = self._pending, []
-            for gvr, event, obj in pending:
-                self._notify(gvr, event, obj)
+            for gvr, event, obj, inferred in pending:
+                self._notify(gvr, event, obj, inferred=inferred)
 
     def unsubscribe(self, listener: Listener) -> None:
         for listeners in self._listeners.values():
@@ -170,15 +176,23 @@ class MemoryApi:
         """Whether the initial list of ``gvr`` is complete (never recorded: empty, complete)."""
         return (gvr.group, gvr.resource) not in self._unsynced
 
-    def apply_recorded(self, gvr: GroupVersionResource, event: EventType, obj: RawObject) -> None:
-        """Make a recorded change (list item or watch event) exactly as recorded, RV included."""
+    def apply_recorded(
+        self,
+        gvr: GroupVersionResource,
+        event: EventType,
+        obj: RawObject,
+        *,
+        inferred: bool = False,
+    ) -> None:
+        """Make a recorded change (list item or watch event) exactly as recorded, RV included
+        (``inferred``: a delete the recorder inferred from a relist)."""
         key = _object_key(obj)
         self._rv = max(self._rv, _resource_version_int(obj))
         collection = self._collections.setdefault((gvr.group, gvr.resource), {})
         if event is EventType.DELETED:
             old = collection.pop(key, None)
             if old is not None:
-                self._changed(gvr, EventType.DELETED, old)
+                self._changed(gvr, EventType.DELETED, old, inferred=inferred)
             return
         existed = key in collection
         collection[key] = obj
@@ -318,6 +332,8 @@ class MemoryApi:
         }
         if info.status_subresource:
             obj.pop("status", None)
+        if gvr.group_resource == NAMESPACE_GVR.group_resource:
+            obj = _namespace_as_created(obj)
         if "spec" in obj or self.served.is_custom(gvr):
             new_meta["generation"] = 1
         return self._store(gvr, info, key, obj, EventType.ADDED)
@@ -552,20 +568,28 @@ class MemoryApi:
         self._rv += 1
         self._changed(gvr, EventType.DELETED, old)
 
-    def _changed(self, gvr: GroupVersionResource, event: EventType, obj: RawObject) -> None:
+    def _changed(
+        self, gvr: GroupVersionResource, event: EventType, obj: RawObject, *, inferred: bool = False
+    ) -> None:
         if gvr.group == CRD_GVR.group and gvr.resource == CRD_GVR.resource:
             self.served.crd_changed(obj, deleted=event is EventType.DELETED)
         if self.deferred:
-            self._pending.append((gvr, event, obj))
+            self._pending.append((gvr, event, obj, inferred))
         else:
-            self._notify(gvr, event, obj)
+            self._notify(gvr, event, obj, inferred=inferred)
 
-    def _notify(self, gvr: GroupVersionResource, event: EventType, obj: RawObject) -> None:
-        for listener in (
-            *self._listeners.get((gvr.group, gvr.resource), ()),
-            *self._listeners.get(None, ()),
-        ):
-            listener(gvr, event, obj)
+    def _notify(
+        self, gvr: GroupVersionResource, event: EventType, obj: RawObject, *, inferred: bool
+    ) -> None:
+        self.delivering_inferred_delete = inferred
+        try:
+            for listener in (
+                *self._listeners.get((gvr.group, gvr.resource), ()),
+                *self._listeners.get(None, ()),
+            ):
+                listener(gvr, event, obj)
+        finally:
+            self.delivering_inferred_delete = False
 
 
 # Metadata the server owns: what a write says about these is ignored.
@@ -573,6 +597,19 @@ _SERVER_ASSIGNED = frozenset(
     {"uid", "resourceVersion", "creationTimestamp", "generation", "selfLink", "managedFields"}
 )
 _NOT_SPEC = frozenset({"apiVersion", "kind", "metadata", "status"})
+
+
+def _namespace_as_created(obj: RawObject) -> RawObject:
+    """A new Namespace as a server stores it: with the ``kubernetes`` finalizer. The syncer's
+    diff sees the finalizer in its copy's ``spec``: a replay that created a Namespace without
+    it planned a patch adding ``/spec`` the syncer never made. (Its ``status.phase: Active``
+    is not added: snapshots and hand-made records of upstream Namespaces may lack it, and a
+    copy's status would then be "returned" upstream, which no server would show.)"""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    finalizers = list((spec or {}).get("finalizers") or ())
+    if NAMESPACE_FINALIZER not in finalizers:
+        finalizers.append(NAMESPACE_FINALIZER)
+    return {**obj, "spec": {**(spec or {}), "finalizers": finalizers}}
 
 
 def _spec_changed(old: RawObject, new: RawObject, *, custom: bool) -> bool:

@@ -106,6 +106,8 @@ class Recorder:
 
     ``clients`` holds a RestClient per side to record; ``config_objects`` fixes the selection
     (``--syncer-config``), ``None`` follows the SyncerConfigs upstream (``--all-selected``).
+    ``on_record`` is told every record once it is written (from the informers' threads): a
+    test waits on it until the recording holds what it needs, instead of sleeping.
     """
 
     def __init__(
@@ -117,6 +119,7 @@ class Recorder:
         keep_secret_data: bool = False,
         rediscovery_interval: float = REDISCOVERY_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        on_record: Callable[[Record], None] | None = None,
     ) -> None:
         if config_objects is None and Side.UPSTREAM not in clients:
             raise ValueError("following the SyncerConfigs needs the upstream side")
@@ -127,6 +130,7 @@ class Recorder:
         self._keep = keep_secret_data
         self._interval = rediscovery_interval
         self._clock = clock
+        self._on_record = on_record
         self._t0 = 0.0
         self._captures: dict[tuple[Side, GroupVersionResource], _Capture] = {}
         self._rediscover = threading.Event()
@@ -172,6 +176,11 @@ class Recorder:
                 if (side, info.gvr) not in self._captures:
                     log.info("recording %s on the %s side from now on", info.gvr, side.value)
                     self._start_capture(side, info, announce=True)
+
+    @property
+    def started_at(self) -> float:
+        """The clock's reading when recording started: records' ``t`` are seconds after it."""
+        return self._t0
 
     def synced(self) -> bool:
         """Whether recording started and every collection's initial list has been written."""
@@ -221,6 +230,8 @@ class Recorder:
             self.writer.write(record)
         except ValueError:
             return  # closed meanwhile: an event that arrived while the recording stopped
+        if self._on_record is not None:
+            self._on_record(record)
 
     def _start_capture(self, side: Side, info: ResourceInfo, *, announce: bool) -> None:
         captured = _Capture(side=side, info=info)

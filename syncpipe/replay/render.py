@@ -16,8 +16,12 @@ JSON document::
      "rejected": [{"t", "flow", "resource", "namespace", "name", "error", "message"}],
      "pending": [{"flow", "resource", "namespace", "name", "error", "message"}],
      "warnings": ["..."],
+     "not_emulated": [{"name": "server-side defaulting", "reason": "..."}, ...],
      "statistics": {"records": 120, "batches": 40, "reconciles": 75, "duration": 42.5},
      "source": {...}}
+
+``not_emulated`` (the table's last line, "not compared/emulated: ...") names what a replay
+does not reproduce of what API servers and their controllers do (``replay.fidelity``).
 
 ``bytes`` is the size of what the write sends (the body of a create, the patch of a patch);
 ``object_bytes`` the size of the object after the write: their ratio is what minimal patches
@@ -37,6 +41,7 @@ from rich.table import Table
 
 from syncpipe.model.actions import Create, Delete, Patch
 from syncpipe.model.keys import ObjectKey
+from syncpipe.replay import fidelity
 from syncpipe.replay.plan import PlannedWrite, ReplayResult, describe_key
 
 # Table width when the output is not a terminal (a file, a pipe, a test): fixed, so the
@@ -101,6 +106,9 @@ def to_json(result: ReplayResult, *, source: Mapping[str, Any] | None = None) ->
             for p in result.pending
         ],
         "warnings": list(result.warnings),
+        "not_emulated": [
+            {"name": entry.name, "reason": entry.reason} for entry in fidelity.NOT_EMULATED
+        ],
         "statistics": {
             "records": stats.records,
             "batches": stats.batches,
@@ -207,3 +215,4 @@ def render_table(result: ReplayResult, stream: IO[str], *, title: str = "") -> N
         )
     for warning in result.warnings:
         console.print(f"warning: {warning}", markup=False)
+    console.print(fidelity.summary(), markup=False)

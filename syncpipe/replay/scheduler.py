@@ -62,6 +62,10 @@ class Scheduler:
 
     # -- queueing ------------------------------------------------------------------------------
 
+    def queue(self, name: str) -> ScheduledQueue:
+        """Queue ``name`` as the pipeline sees a work queue (``runtime.pipeline.Queue``)."""
+        return ScheduledQueue(self, name)
+
     def add(self, name: str, key: ObjectKey) -> None:
         self._queues[name].add(key)
 
@@ -165,3 +169,21 @@ class Scheduler:
             self.add(name, key)
         else:
             self.add_after(name, key, delay)
+
+
+class ScheduledQueue:
+    """One of a ``Scheduler``'s queues, with a work queue's ``add`` and ``add_after``."""
+
+    def __init__(self, scheduler: Scheduler, name: str) -> None:
+        self._scheduler = scheduler
+        self._name = name
+
+    def add(self, key: ObjectKey) -> None:
+        self._scheduler.add(self._name, key)
+
+    def add_after(self, key: ObjectKey, delay: float) -> None:
+        """At a virtual time ``delay`` from now; now (not on the delay heap) if ``<= 0``."""
+        if delay > 0:
+            self._scheduler.add_after(self._name, key, delay)
+        else:
+            self._scheduler.add(self._name, key)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from syncpipe.model.events import Event, EventType, Side
-from syncpipe.model.objects import RawObject, labels_of
+from syncpipe.model.objects import RawObject, labels_of, namespace_of
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.replay import selectors
 from syncpipe.replay.memstore import MemoryApi
@@ -35,12 +35,15 @@ class MemoryInformer:
         api: MemoryApi,
         gvr: GroupVersionResource,
         label_selector: str = "",
+        namespaces: tuple[str, ...] = (),
         clock: Callable[[], float],
     ) -> None:
         self.api = api
         self.gvr = gvr
         self.name = f"{api.side.value}:{gvr}"
         self._matches = selectors.parse(label_selector)
+        # As the live syncer's watches of a few named namespaces: only those (empty: all).
+        self._namespaces = frozenset(namespaces)
         self._handlers: list[Handler] = []
         self._store = Store(gvr=gvr, side=api.side, listener=self._dispatch, clock=clock)
         self._started = False
@@ -61,7 +64,7 @@ class MemoryInformer:
         if self._started:
             return
         self._started = True
-        items = [o for o in self.api.objects(self.gvr) if self._matches(labels_of(o))]
+        items = [o for o in self.api.objects(self.gvr) if self._in_view(o)]
         self._store.replace(items, self.api.resource_version)
         self.api.subscribe(self._on_change, resource=(self.gvr.group, self.gvr.resource))
 
@@ -83,11 +86,17 @@ class MemoryInformer:
     def _on_change(self, gvr: GroupVersionResource, event: EventType, obj: RawObject) -> None:
         if event is EventType.DELETED:
             if self._store.key_of(obj) in self._store:
-                self._store.delete(obj)
-        elif self._matches(labels_of(obj)):
+                self._store.delete(obj, final_state_unknown=self.api.delivering_inferred_delete)
+        elif self._in_view(obj):
             self._store.update(obj)
         elif self._store.key_of(obj) in self._store:
             self._store.delete(obj)  # no longer matches the selector: gone from this view
+
+    def _in_view(self, obj: RawObject) -> bool:
+        """Whether ``obj`` is one this informer's watch would see."""
+        if self._namespaces and namespace_of(obj) not in self._namespaces:
+            return False
+        return self._matches(labels_of(obj))
 
     def _dispatch(self, event: Event) -> None:
         for handler in self._handlers:

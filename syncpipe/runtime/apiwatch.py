@@ -28,6 +28,7 @@ from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from syncpipe.clients.discovery import DiscoveryResult
+from syncpipe.config import configapi
 from syncpipe.config.selection import Selection
 from syncpipe.model.events import Event, EventType, Side
 from syncpipe.model.objects import RawObject
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 CRD_GROUP = CRD_GVR.group
 APISERVICE_GROUP = APISERVICE_GVR.group
-CONFIG_GROUP = "edge.kubestellar.io"
+CONFIG_GROUP = configapi.GROUP
 # The syncer's own groups: configs, the two API watches, namespaces and events (core).
 OWN_GROUPS = frozenset({"", CRD_GROUP, APISERVICE_GROUP, CONFIG_GROUP})
 WILDCARD_GROUP = "*"

@@ -246,8 +246,9 @@ class Store:
         """Same as ``add``: after a re-watch an ``ADDED`` may name a cached key and vice versa."""
         self._upsert(obj)
 
-    def delete(self, obj: RawObject) -> None:
-        """Drop ``obj``'s key and emit ``DELETED`` carrying the object's final state.
+    def delete(self, obj: RawObject, *, final_state_unknown: bool = False) -> None:
+        """Drop ``obj``'s key and emit ``DELETED`` carrying the object's final state
+        (``final_state_unknown``: the delete was inferred, not seen).
 
         A delete of a key that is not cached is still emitted: the rest of the pipeline is
         level-triggered and treats it as "make sure it is gone", which is harmless when it is.
@@ -258,7 +259,13 @@ class Store:
             self._hot.pop(key, None)
             self._fresh.pop(key, None)
             self._counts.deleted += 1
-            self._emit(EventType.DELETED, key, obj, objects.resource_version_of(obj))
+            self._emit(
+                EventType.DELETED,
+                key,
+                obj,
+                objects.resource_version_of(obj),
+                final_state_unknown=final_state_unknown,
+            )
 
     def replace(
         self,

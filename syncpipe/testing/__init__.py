@@ -46,6 +46,7 @@ __all__ = [
     "PipelineHarness",
     "WaitTimeout",
     "Write",
+    "create_established",
     "manifests_of",
     "select_everything",
     "wait_established",
@@ -107,3 +108,10 @@ def wait_established(rest: Any, name: str, *, timeout: float = 30.0) -> None:
         return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
     wait_for(established, timeout=timeout, message=f"CRD {name} not established")
+
+
+def create_established(rest: Any, *manifests: dict[str, Any], timeout: float = 30.0) -> None:
+    """Create the CRDs ``manifests`` on ``rest``'s server and wait until each is established."""
+    for manifest in manifests:
+        rest.create(CRD_GVR, "", manifest)
+        wait_established(rest, manifest["metadata"]["name"], timeout=timeout)

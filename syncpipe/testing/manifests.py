@@ -132,3 +132,44 @@ def namespace_scope_config(
             }
         },
     }
+
+
+def status_crds(group: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two cluster-scoped CRDs of ``group``: ``withstatuses`` (kind ``WithStatus``, with a
+    ``/status`` subresource) and ``withouts`` (kind ``Without``, without one)."""
+    return (
+        crd(group, "withstatuses", "WithStatus", namespaced=False, status=True),
+        crd(group, "withouts", "Without", namespaced=False, status=False),
+    )
+
+
+def crd_first_config(name: str, group: str) -> dict[str, Any]:
+    """A SyncerConfig selecting the ``status_crds`` of ``group`` by name, every ``WithStatus``
+    object, and the ``Without`` named ``sample``."""
+    return {
+        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "kind": "SyncerConfig",
+        "metadata": {"name": name},
+        "spec": {
+            "clusterScope": [
+                {
+                    "group": "apiextensions.k8s.io",
+                    "resource": "customresourcedefinitions",
+                    "apiVersion": "v1",
+                    "objects": [f"withstatuses.{group}", f"withouts.{group}"],
+                },
+                {
+                    "group": group,
+                    "resource": "withstatuses",
+                    "apiVersion": "v1alpha1",
+                    "objects": ["*"],
+                },
+                {
+                    "group": group,
+                    "resource": "withouts",
+                    "apiVersion": "v1alpha1",
+                    "objects": ["sample"],
+                },
+            ]
+        },
+    }

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from syncpipe import errors
-from tests.contract.conftest import CM, WITH_STATUS, WITHOUT_STATUS, ContractApi
+from tests.contract.conftest import CM, NS, WITH_STATUS, WITHOUT_STATUS, ContractApi
 
 GONE = "no-such-namespace-for-contract"
 
@@ -201,6 +201,17 @@ def test_a_create_in_a_missing_namespace_is_not_found_naming_namespaces(api):
         api.rest.create(CM, GONE, body)
     assert caught.value.details["kind"] == "namespaces"
     assert caught.value.details["name"] == GONE
+
+
+def test_a_new_namespace_carries_the_kubernetes_finalizer(api):
+    name = f"{api.namespace}-new"
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+    created = api.rest.create(NS, "", body)
+    try:
+        assert created["spec"] == {"finalizers": ["kubernetes"]}
+        assert api.rest.get(NS, "", name)["spec"] == {"finalizers": ["kubernetes"]}
+    finally:
+        api.rest.delete(NS, "", name)
 
 
 def test_a_create_without_a_name_is_invalid(api):

@@ -17,7 +17,7 @@ from syncpipe.hooks import manager
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import EDGE_SYNC_CONFIGS, SYNCER_CONFIGS, Syncer
-from syncpipe.testing import wait_established, wait_for
+from syncpipe.testing import create_established, wait_established, wait_for
 from syncpipe.testing.manifests import cr, crd
 
 CRD_GVR = GroupVersionResource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
@@ -93,6 +93,22 @@ def make_syncer(upstream, downstream, up_rest: RestClient) -> Iterator[Callable[
         items, _ = up_rest.list(gvr)
         for item in items:
             up_rest.delete(gvr, "", item["metadata"]["name"])
+
+
+@pytest.fixture
+def namesake_reports(up_rest: RestClient, down_rest: RestClient, unique_name: str) -> str:
+    """A cluster-scoped ``Report`` CRD on both sides (group returned), a Report ``taken`` on
+    each side (upstream's own: a namesake the upsync must not overwrite) and ``free``
+    downstream only."""
+    group = f"{unique_name}.reports.example"
+    reports = crd(group, "reports", "Report", namespaced=False, status=False)
+    for rest in (down_rest, up_rest):
+        create_established(rest, reports)
+    gvr = GroupVersionResource(group, "v1alpha1", "reports")
+    up_rest.create(gvr, "", cr(group, "Report", "taken", spec={"foo": "upstream's own"}))
+    down_rest.create(gvr, "", cr(group, "Report", "taken", spec={"foo": "edge"}))
+    down_rest.create(gvr, "", cr(group, "Report", "free", spec={"foo": "edge"}))
+    return group
 
 
 @pytest.fixture

@@ -19,8 +19,6 @@ from click.testing import CliRunner
 
 from syncpipe.cli.main import cli
 from syncpipe.config.settings import Settings
-from syncpipe.hooks import hookimpl
-from syncpipe.model.actions import Action, Patch
 from syncpipe.model.events import Side
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.replay.recorder import Recorder
@@ -29,6 +27,7 @@ from syncpipe.runtime import wiring
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
 from syncpipe.testing import wait_for
 from syncpipe.testing.manifests import deployment
+from syncpipe.testing.parity import WriteLog
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.usefixtures("syncer_crds")]
 
@@ -37,33 +36,12 @@ CM = GroupVersionResource("", "v1", "configmaps")
 SECRETS = GroupVersionResource("", "v1", "secrets")
 DEPLOY = GroupVersionResource("apps", "v1", "deployments")
 
-Write = tuple[str, str, str, str, str]  # verb, side, group/resource, namespace/name, subresource
+
+def live_of(log: WriteLog, verb: str) -> set[tuple[str, str, str, str, str]]:
+    return {w.target for w in log.of(verb)}
 
 
-class ActionLog:
-    """A plugin recording every write the real syncer carried out."""
-
-    def __init__(self) -> None:
-        self.writes: list[Write] = []
-        self._lock = threading.Lock()
-
-    @hookimpl
-    def syncpipe_action_done(self, action: Action, outcome: Any) -> None:
-        with self._lock:
-            self.writes.append(write_of(action))
-
-    def of(self, verb: str) -> set[Write]:
-        with self._lock:
-            return {w for w in self.writes if w[0] == verb}
-
-
-def write_of(action: Action) -> Write:
-    key = action.key
-    sub = action.subresource if isinstance(action, Patch) else ""
-    return (action.verb, action.side.value, key.gvr.group_resource, key.cache_key, sub)
-
-
-def planned(doc: dict[str, Any], verb: str) -> set[Write]:
+def planned(doc: dict[str, Any], verb: str) -> set[tuple[str, str, str, str, str]]:
     out = set()
     for w in doc["writes"]:
         if w["verb"] != verb:
@@ -139,26 +117,17 @@ def workload(up_rest, unique_name) -> Iterator[str]:
         up_rest.delete(SYNCER_CONFIGS, "", item["metadata"]["name"])
 
 
-# The live syncer's status settle window is longer than the replay's (0.5 s, the default):
-# the recorder shares the syncer's process and may timestamp a copy's status event a little
-# after the syncer saw it, so with equal windows the syncer's own recorded status write could
-# reach the replay just before the replay's status return came due, and the replay would
-# then rightly find nothing left to write.
-LIVE_STATUS_SETTLE = 1.0
-
-
-def make_syncer(upstream, downstream, name: str) -> tuple[Syncer, ActionLog]:
+def make_syncer(upstream, downstream, name: str) -> tuple[Syncer, WriteLog]:
     syncer = wiring.build_syncer(
         settings=Settings(
             syncer_name=name,
             discovery_interval=2.0,
             heartbeat_interval=1.0,
-            status_settle_seconds=LIVE_STATUS_SETTLE,
         ),
         upstream_kubeconfig=str(upstream.admin_kubeconfig),
         downstream_kubeconfig=str(downstream.admin_kubeconfig),
     )
-    log = ActionLog()
+    log = WriteLog()
     syncer.hooks.pm.register(log, name="test-action-log")
     return syncer, log
 
@@ -200,11 +169,13 @@ def test_plan_before_the_syncer_runs_lists_exactly_the_creates_it_then_makes(
     try:
         wait_for(lambda: syncer.ready.is_set(), timeout=60, message="syncer not ready")
         wait_for(lambda: down_rest.get_or_none(DEPLOY, ns, "web"), timeout=30)
-        wait_for(lambda: log.of("create") >= creates, timeout=30, message=lambda: f"{log.writes}")
+        wait_for(
+            lambda: live_of(log, "create") >= creates, timeout=30, message=lambda: f"{log.writes}"
+        )
     finally:
         syncer.stop(timeout=10)
-    assert log.of("create") == creates
-    assert not log.of("delete")
+    assert live_of(log, "create") == creates
+    assert not live_of(log, "delete")
     assert not planned(plan, "delete")
 
 
@@ -242,7 +213,7 @@ def test_replay_of_a_recorded_session_plans_what_the_syncer_did(
             message="status of the deployment not returned upstream",
         )
         wait_for(
-            lambda: ("patch", "downstream", "configmaps", f"{ns}/cm1", "") in log.of("patch"),
+            lambda: ("patch", "downstream", "configmaps", f"{ns}/cm1", "") in live_of(log, "patch"),
             timeout=10,
         )
     finally:
@@ -261,10 +232,10 @@ def test_replay_of_a_recorded_session_plans_what_the_syncer_did(
     args = ["replay", str(snapshot), "--syncer-name", unique_name, "-o", "json"]
     output = run_cli(args)
     plan = yaml.safe_load(output)
-    assert planned(plan, "create") == log.of("create")
-    assert planned(plan, "delete") == log.of("delete")
+    assert planned(plan, "create") == live_of(log, "create")
+    assert planned(plan, "delete") == live_of(log, "delete")
     assert ("delete", "downstream", "configmaps", f"{ns}/cm2", "") in planned(plan, "delete")
-    live_patched = {w[1:] for w in log.of("patch")}
+    live_patched = {w[1:] for w in live_of(log, "patch")}
     replay_patched = {w[1:] for w in planned(plan, "patch")}
     assert live_patched
     assert live_patched <= replay_patched, plan["writes"]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import collections
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from syncpipe.hooks import hookimpl
+from syncpipe.model.actions import Action, Delete
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.runtime.syncer import SYNCER_CONFIGS, Syncer
-from syncpipe.testing import wait_established, wait_for
-from syncpipe.testing.manifests import cr, crd
+from syncpipe.testing import create_established, wait_established, wait_for
+from syncpipe.testing.manifests import cr, crd, crd_first_config, status_crds
 
 pytestmark = [pytest.mark.apiserver, pytest.mark.usefixtures("syncer_crds")]
 
@@ -58,43 +62,8 @@ def syncer_state(syncer: Syncer, down_rest, gvr: GroupVersionResource) -> Callab
     return describe
 
 
-def crd_first_config(name: str, group: str) -> dict[str, Any]:
-    """Both CRDs by name, all WithStatus objects, and the Without named ``sample``."""
-    return {
-        "apiVersion": "edge.kubestellar.io/v2alpha1",
-        "kind": "SyncerConfig",
-        "metadata": {"name": name},
-        "spec": {
-            "clusterScope": [
-                {
-                    "group": "apiextensions.k8s.io",
-                    "resource": "customresourcedefinitions",
-                    "apiVersion": "v1",
-                    "objects": [f"withstatuses.{group}", f"withouts.{group}"],
-                },
-                {
-                    "group": group,
-                    "resource": "withstatuses",
-                    "apiVersion": "v1alpha1",
-                    "objects": ["*"],
-                },
-                {
-                    "group": group,
-                    "resource": "withouts",
-                    "apiVersion": "v1alpha1",
-                    "objects": ["sample"],
-                },
-            ]
-        },
-    }
-
-
 def create_crds(up_rest, group: str) -> None:
-    with_status = crd(group, "withstatuses", "WithStatus", namespaced=False, status=True)
-    without = crd(group, "withouts", "Without", namespaced=False, status=False)
-    for manifest in (with_status, without):
-        up_rest.create(CRDS, "", manifest)
-        wait_established(up_rest, manifest["metadata"]["name"])
+    create_established(up_rest, *status_crds(group))
 
 
 def test_crds_and_their_custom_resources_downsync_crd_first_and_status_returns(
@@ -189,6 +158,61 @@ def test_a_syncer_started_after_its_config_watches_each_copy_once(
         assert upstream_crd["status"]["conditions"] != downstream_crd["status"]["conditions"]
 
 
+class DeleteLog:
+    """A plugin recording the name of every object the syncer deleted, by resource."""
+
+    def __init__(self) -> None:
+        self.deleted: collections.Counter[tuple[str, str]] = collections.Counter()
+        self._lock = threading.Lock()
+
+    @hookimpl
+    def syncpipe_action_done(self, action: Action, outcome: Any) -> None:
+        if isinstance(action, Delete):
+            with self._lock:
+                self.deleted[(action.key.gvr.resource, action.key.name)] += 1
+
+
+def test_a_syncer_started_with_crd_copies_owned_but_not_selected_deletes_each_crd_once(
+    start_syncer, make_syncer, up_rest, down_rest, unique_name
+):
+    """A restart after the config stopped selecting the CRDs: the start-up janitor finds the
+    owned CRD copies under apiextensions.k8s.io v1 and v1beta1 (both served) and watches them
+    at one version only, so each CRD copy is deleted exactly once (one DELETE request each)."""
+    group = f"{unique_name}.example.com"
+    create_crds(up_rest, group)
+    up_rest.create(SYNCER_CONFIGS, "", crd_first_config(unique_name, group))
+    copies = [f"{plural}.{group}" for plural in ("withstatuses", "withouts")]
+    first = start_syncer()
+    for name in copies:
+        wait_for(lambda name=name: down_rest.get_or_none(CRDS, "", name), timeout=60)
+    assert first.ready.wait(30), "the first syncer's initial sync did not finish"
+    first.stop(timeout=10)
+    up_rest.delete(SYNCER_CONFIGS, "", unique_name)
+
+    deletes = DeleteLog()
+    second = make_syncer(unique_name)
+    second.hooks.pm.register(deletes, name="test-delete-log")
+    second.start()
+    try:
+        for name in copies:
+            wait_for(lambda name=name: down_rest.get_or_none(CRDS, "", name) is None, timeout=60)
+        assert second.ready.wait(30), "the second syncer's initial sync did not finish"
+        wait_for(
+            lambda: (
+                not any(
+                    stats.depth or stats.processing or stats.waiting
+                    for stats in (q.statistics() for q in second.queues.values())
+                )
+            ),
+            timeout=30,
+            message=lambda: str(second.statistics()),
+        )
+    finally:
+        second.stop(timeout=10)
+    assert deletes.deleted == {("customresourcedefinitions", name): 1 for name in copies}
+    assert second.downstream.requests_by_verb.get("delete") == len(copies)
+
+
 def test_upsync_creates_updates_and_deletes_selected_objects_only(
     running, up_rest, down_rest, unique_name
 ):
@@ -256,17 +280,10 @@ def test_upsync_creates_updates_and_deletes_selected_objects_only(
 
 
 def test_upsync_never_overwrites_an_upstream_object_it_did_not_create(
-    running, up_rest, down_rest, unique_name
+    running, up_rest, down_rest, unique_name, namesake_reports
 ):
-    group = f"{unique_name}.reports.example"
-    reports = crd(group, "reports", "Report", namespaced=False, status=False)
-    for rest in (down_rest, up_rest):
-        rest.create(CRDS, "", reports)
-        wait_established(rest, reports["metadata"]["name"])
+    group = namesake_reports
     gvr = GroupVersionResource(group, "v1alpha1", "reports")
-    up_rest.create(gvr, "", cr(group, "Report", "taken", spec={"foo": "upstream's own"}))
-    down_rest.create(gvr, "", cr(group, "Report", "taken", spec={"foo": "edge"}))
-    down_rest.create(gvr, "", cr(group, "Report", "free", spec={"foo": "edge"}))
     up_rest.create(
         SYNCER_CONFIGS,
         "",

@@ -20,8 +20,11 @@ TIME_FLAGS = [
     (["run"], "--discovery-interval"),
     (["record"], "--duration"),
     (["replay", "{snapshot}"], "--status-settle"),
+    (["replay", "{snapshot}"], "--resync-period"),
     (["plan"], "--status-settle"),
+    (["plan"], "--resync-period"),
     (["explain", "configmap", "a/b"], "--status-settle"),
+    (["explain", "configmap", "a/b"], "--resync-period"),
     (["syncer-gen", "edge1"], "--timeout"),
     (["demo"], "--duration"),
 ]

@@ -4,7 +4,7 @@ import inspect
 
 from click.testing import CliRunner
 
-from syncpipe.cli import run
+from syncpipe.cli import pipelineoptions, run
 from syncpipe.cli.main import cli
 
 
@@ -23,7 +23,7 @@ def test_a_missing_kubeconfig_is_a_clear_error_not_a_crash(tmp_path):
 
 
 def test_plugin_options_are_parsed_per_plugin():
-    assert run._parse_plugin_opts(("team-label.team=blue", "x.k=v=w")) == {
+    assert pipelineoptions.parse_plugin_opts(("team-label.team=blue", "x.k=v=w")) == {
         "team-label": {"team": "blue"},
         "x": {"k": "v=w"},
     }

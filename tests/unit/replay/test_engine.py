@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
@@ -266,6 +267,18 @@ def test_the_same_snapshot_gives_the_same_plan_byte_for_byte():
         outputs.append((json_out.getvalue(), table_out.getvalue()))
     assert outputs[0] == outputs[1]
     assert '"verb": "delete"' in outputs[0][0]
+
+
+def test_the_report_names_what_a_replay_does_not_emulate():
+    _, result = replay(header(configs=(CONFIG,)), initial(*listed(UP, NS, namespace("shop"))))
+    json_out, table_out = io.StringIO(), io.StringIO()
+    render.render_json(result, json_out)
+    render.render_table(result, table_out)
+    last_line = table_out.getvalue().splitlines()[-1]
+    assert last_line.startswith("not compared/emulated: server-side defaulting, finalizers")
+    names = [entry["name"] for entry in json.loads(json_out.getvalue())["not_emulated"]]
+    assert "garbage collection" in names
+    assert all(entry["reason"] for entry in json.loads(json_out.getvalue())["not_emulated"])
 
 
 @pytest.mark.parametrize("flag", [True, False])

@@ -134,3 +134,41 @@ def test_label_selectors_read_as_the_server_reads_them():
     assert selectors.parse("c notin (x),a")(labels)
     with pytest.raises(errors.ApiError):
         selectors.parse("a in (1")
+
+
+@pytest.mark.parametrize("deferred", [False, True])
+def test_a_recorded_inferred_delete_reaches_informers_as_final_state_unknown(deferred):
+    """As a live informer's relist: the delete the recorder inferred says so in its event,
+    a watched delete does not (the deletion guard counts only the inferred ones)."""
+    api = memory()
+    api.deferred = deferred
+    cached, seen = configmap("shop", "cached", {"k": "v"}), configmap("shop", "seen", {"k": "v"})
+    api.apply_recorded(NS, EventType.ADDED, namespace("shop"))
+    api.apply_recorded(CM, EventType.ADDED, cached)
+    api.apply_recorded(CM, EventType.ADDED, seen)
+    informer = MemoryInformer(api=api, gvr=CM, clock=lambda: 0.0)
+    events = []
+    informer.add_handler(events.append)
+    informer.start()
+    api.apply_recorded(CM, EventType.DELETED, cached, inferred=True)
+    api.apply_recorded(CM, EventType.DELETED, seen)
+    api.deliver()
+    deletes = [(e.key.name, e.final_state_unknown) for e in events if e.type is EventType.DELETED]
+    assert deletes == [("cached", True), ("seen", False)]
+    assert not api.delivering_inferred_delete
+
+
+def test_an_informer_of_named_namespaces_sees_only_their_objects():
+    """As the live syncer's watches of a few named namespaces, one by one."""
+    api = memory()
+    for ns in ("shop", "web", "other"):
+        api.apply_recorded(NS, EventType.ADDED, namespace(ns))
+        api.apply_recorded(CM, EventType.ADDED, configmap(ns, "a", {"k": "v"}))
+    informer = MemoryInformer(api=api, gvr=CM, namespaces=("shop", "web"), clock=lambda: 0.0)
+    events = []
+    informer.add_handler(events.append)
+    informer.start()
+    api.apply_recorded(CM, EventType.ADDED, configmap("other", "b", {"k": "v"}))
+    api.apply_recorded(CM, EventType.ADDED, configmap("web", "b", {"k": "v"}))
+    assert sorted(key.cache_key for key in informer.store) == ["shop/a", "web/a", "web/b"]
+    assert [e.key.cache_key for e in events] == ["shop/a", "web/a", "web/b"]
