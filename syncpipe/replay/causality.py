@@ -26,6 +26,11 @@ syncer's write:
 * upstream: a change of an object carrying the upsynced mark, and a change of ``.status``
   alone (status return).
 
+And one case is recognised by its cause: a change of a copy's values (outside metadata and
+status) that a change of its source (named by the copy's ``syncpipe.io/source`` locator)
+recorded at most ``EFFECT_LAG`` later carries too is that change's downsync: it is moved
+right after it. An edit by someone else sets other values than the source's.
+
 Initial lists are state, not events: never delayed. The records come out with their delayed
 ``t``, non-decreasing.
 """
@@ -33,13 +38,19 @@ Initial lists are state, not events: never delayed. The records come out with th
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
 import orjson
 
-from syncpipe.builtin.ownership import DOWNSYNCED_ANNOTATION, OWNER_LABEL, UPSYNCED_ANNOTATION
+from syncpipe.builtin.ownership import (
+    DOWNSYNCED_ANNOTATION,
+    OWNER_LABEL,
+    SOURCE_ANNOTATION,
+    UPSYNCED_ANNOTATION,
+)
 from syncpipe.model.events import Side
 from syncpipe.model.objects import RawObject, annotations_of, labels_of
 from syncpipe.replay.snapshot import Record, RecordType
@@ -49,6 +60,9 @@ from syncpipe.sink import lastapplied
 # an interpreter switch interval), short against anything a replay times (status settle
 # windows of 0.5 s, retries of 1 s).
 EFFECT_LAG = 0.05
+
+# How much later than its cause a moved record comes: the snapshot's resolution.
+AFTER = 1e-6
 
 _CHANGES = frozenset({RecordType.ADDED, RecordType.MODIFIED, RecordType.DELETED})
 # What a write of ``.status`` alone also changes on the server.
@@ -108,10 +122,73 @@ def _object_id(record: Record) -> ObjectId | None:
     return (record.side, record.gvr.group_resource, meta.get("namespace") or "", meta["name"])
 
 
+def _values(obj: RawObject, prefix: str = "") -> dict[str, Any]:
+    """Leaf values by path, outside metadata and status (lists are leaves)."""
+    out: dict[str, Any] = {}
+    for name, value in obj.items():
+        if not prefix and name in ("metadata", "status", "apiVersion", "kind"):
+            continue
+        path = f"{prefix}/{name}"
+        if isinstance(value, dict) and value:
+            out.update(_values(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def _source_of(record: Record) -> str:
+    """For an upstream change, the locator a copy of it names; for a copy, the one it names."""
+    obj = record.object or {}
+    if record.side is Side.DOWNSTREAM:
+        return annotations_of(obj).get(SOURCE_ANNOTATION, "")
+    meta = obj.get("metadata") or {}
+    return f"{record.gvr.group_resource}/{meta.get('namespace') or ''}/{meta.get('name')}"
+
+
+def _after_their_sources(records: Iterable[Record], lag: float) -> Iterator[Record]:
+    """Move a copy's value change right after the change of its source that carries the same
+    values, when that comes at most ``lag`` later (see the module docstring); streams."""
+    window: deque[Record] = deque()
+    copies: dict[str, RawObject] = {}  # a copy's last version, by the locator it names
+    changed: dict[int, dict[str, Any]] = {}  # id of a copy's record in the window: its values
+    for record in records:
+        while window and window[0].t < record.t - lag:
+            changed.pop(id(window[0]), None)
+            yield window.popleft()
+        locator = _source_of(record) if record.object is not None else ""
+        if record.side is Side.DOWNSTREAM and locator:
+            previous = copies.get(locator)
+            current = record.object or {}
+            copies[locator] = current
+            if record.type is RecordType.MODIFIED and previous is not None:
+                before = _values(previous)
+                values = {p: v for p, v in _values(current).items() if before.get(p) != v}
+                if values:
+                    changed[id(record)] = values
+        elif record.type is RecordType.MODIFIED and locator:
+            source_values = _values(record.object or {})
+            for copy in [r for r in window if id(r) in changed and _source_of(r) == locator]:
+                values = changed.pop(id(copy))
+                after = list(window)[list(window).index(copy) + 1 :]
+                later_same = any(
+                    r.side is Side.DOWNSTREAM and _source_of(r) == locator for r in after
+                )
+                if later_same or any(source_values.get(p) != v for p, v in values.items()):
+                    continue
+                window.remove(copy)
+                window.append(record)
+                # Just after: a replay applies the records of one instant together.
+                record = attrs.evolve(copy, t=record.t + AFTER)
+                break
+        window.append(record)
+    yield from window
+
+
 def causal_order(records: Iterable[Record], *, lag: float = EFFECT_LAG) -> Iterator[Record]:
     """``records`` (in file order) with the syncer's likely writes ``lag`` seconds later
     against other objects' records (see the module docstring); streams."""
     classifier = _Classifier()
+    records = _after_their_sources(records, lag)
     object_clock: dict[ObjectId, float] = {}
     pending: list[tuple[float, int, Record]] = []
     for seq, record in enumerate(records):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncpipe.builtin.ownership import OWNER_LABEL
+from syncpipe.builtin.ownership import OWNER_LABEL, SOURCE_ANNOTATION
 from syncpipe.model.events import Side
 from syncpipe.replay.causality import EFFECT_LAG, causal_order
 from syncpipe.replay.snapshot import Record
@@ -114,3 +115,24 @@ def test_a_syncer_write_does_not_hold_back_the_next_change_on_its_side():
         event(4.001, UP, "MODIFIED", CM, {**source, "data": {"v": "2"}}),
     ]
     assert order(records)[-2:] == [(4.001, UP, "MODIFIED"), (4.0 + EFFECT_LAG, UP, "MODIFIED")]
+
+
+@pytest.mark.parametrize(
+    ("copy_value", "expected"),
+    [
+        # The copy now carries the source's new values: the syncer's patch, recorded early.
+        ("2", [(5.01, UP, "MODIFIED"), (5.010001, DOWN, "MODIFIED")]),
+        # Other values: someone edited the copy before the source changed; left in place.
+        ("edited", [(5.0, DOWN, "MODIFIED"), (5.01, UP, "MODIFIED")]),
+    ],
+)
+def test_a_copys_new_values_come_after_the_source_change_that_carries_them(copy_value, expected):
+    source = configmap("shop", "a", {"v": "1"})
+    copy = owned(source, **{SOURCE_ANNOTATION: "configmaps/shop/a"})
+    records = [
+        *listed(UP, CM, source),
+        *listed(DOWN, CM, copy),
+        event(5.000, DOWN, "MODIFIED", CM, {**copy, "data": {"v": copy_value}}),
+        event(5.010, UP, "MODIFIED", CM, {**source, "data": {"v": "2"}}),
+    ]
+    assert order(records)[-2:] == expected
