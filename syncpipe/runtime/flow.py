@@ -466,12 +466,24 @@ class Flow:
 
     def is_own_echo(self, target: ObjectKey, copy: RawObject) -> bool:
         """Whether ``copy`` is exactly what our last write to it returned (its watch echo):
-        reconciling it again would only find nothing to do."""
+        reconciling it again would only find nothing to do.
+
+        The echo of a create also ends that create's record: the cache (updated before events
+        are handed out) now holds the copy, and kept longer the record would hide a later
+        deletion of the copy (cache None == the create's "before" None: "still the result").
+        A patch's record stays until a reconcile finds the cache moved on: a replay may show
+        the older version again (a recorded event arriving after the replay's own write)."""
         written = self._written.get(target)
         if written is None or written[1] is None:
             return False
         version = resource_version_of(copy)
-        return bool(version) and version == resource_version_of(written[1])
+        if not version or version != resource_version_of(written[1]):
+            return False
+        if written[0] is None:
+            with self._lock:
+                if self._written.get(target) is written:  # not a newer write's record
+                    del self._written[target]
+        return True
 
     def _fresh_live(self, target: ObjectKey, cached: RawObject | None) -> RawObject | None:
         """The live copy: the cached one, unless the cache still shows what our last write
