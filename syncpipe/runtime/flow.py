@@ -170,6 +170,8 @@ class Flow:
             get=self.target_writer.get,
             apply=self._apply,
             ctx=lambda: self.hooks.ctx,
+            selected_copy=self._selected_namespace_copy,
+            create_copy=lambda create: self._apply(create, before=None),
         )
 
     @property
@@ -288,6 +290,21 @@ class Flow:
             ctx=self._contexts.get(self.ctx, info) if info else self.ctx,
             info=info,
         )
+
+    def _selected_namespace_copy(self, name: str) -> RawObject | None:
+        """The desired copy of source Namespace ``name`` when this flow syncs it (None: it does
+        not): a namespace prerequisite creates it whole, as the Namespace's own reconcile would.
+        Waits for the Namespace source's first list, as that reconcile does, so that the
+        outcome does not depend on which of the two runs first."""
+        source = self.sources.get(NAMESPACE_GVR)
+        if source is None or source.informer is None:
+            return None
+        if not source.informer.has_synced():
+            raise errors.RetryableError(
+                "namespace source cache not synced yet", delay=WAIT_FOR_CACHE_SECONDS
+            )
+        key = reconcileplan.namespace_key(name)
+        return self._desired(key, source.informer.store.get(key), source.info)
 
     def _execute(
         self,
@@ -447,12 +464,24 @@ class Flow:
 
     def is_own_echo(self, target: ObjectKey, copy: RawObject) -> bool:
         """Whether ``copy`` is exactly what our last write to it returned (its watch echo):
-        reconciling it again would only find nothing to do."""
+        reconciling it again would only find nothing to do.
+
+        The echo of a create also ends that create's record: the cache (updated before events
+        are handed out) now holds the copy, and kept longer the record would hide a later
+        deletion of the copy (cache None == the create's "before" None: "still the result").
+        A patch's record stays until a reconcile finds the cache moved on: a replay may show
+        the older version again (a recorded event arriving after the replay's own write)."""
         written = self._written.get(target)
         if written is None or written[1] is None:
             return False
         version = resource_version_of(copy)
-        return bool(version) and version == resource_version_of(written[1])
+        if not version or version != resource_version_of(written[1]):
+            return False
+        if written[0] is None:
+            with self._lock:
+                if self._written.get(target) is written:  # not a newer write's record
+                    del self._written[target]
+        return True
 
     def _fresh_live(self, target: ObjectKey, cached: RawObject | None) -> RawObject | None:
         """The live copy: the cached one, unless the cache still shows what our last write

@@ -7,6 +7,9 @@ learnt so that many workers creating objects in one namespace check it once:
 - under a namespace mapping (downsync), a namespace is verified once before the first create
   into it (it must carry the locator of its upstream namespace; a missing one is created);
 - otherwise a namespace is created only when a create finds it missing (``ensure``);
+- a missing namespace whose source Namespace is selected too is created as that Namespace's
+  desired copy, the very create its own reconcile makes (``reconcileplan.namespace_create``):
+  one write whichever reconcile runs first; others are created bare (implicit namespaces);
 - workers that all find one missing at once create it once; one found missing again later
   (someone deleted it) is created anew after ``NAMESPACE_RECHECK_SECONDS``.
 """
@@ -46,6 +49,11 @@ class TargetNamespaces:
     # Writes one action through the hooks (``Flow._apply``).
     apply: Callable[[Action], Any]
     ctx: Callable[[], SyncContext]
+    # The desired copy of the named source-side Namespace when it is selected (None: it is not).
+    selected_copy: Callable[[str], RawObject | None] = lambda _name: None
+    # Writes the create of such a copy as the Namespace's own reconcile would (``Flow._apply``
+    # remembering the result until the cache has it); default: ``apply``.
+    create_copy: Callable[[Create], Any] | None = None
     _verified: set[str] = attrs.field(factory=set)
     _created: dict[str, float] = attrs.field(factory=dict)
     _locks: dict[str, threading.Lock] = attrs.field(factory=dict)
@@ -65,9 +73,9 @@ class TargetNamespaces:
         self._verified.add(prerequisite.name)
 
     def ensure(self, prerequisite: NamespacePrerequisite) -> None:
-        """Create a missing target namespace, bare and marked ours; an existing one is used as
-        it is, except under a mapping where one without our locator is a collision: reported,
-        never adopted."""
+        """Create a missing target namespace: as its selected source Namespace's desired copy,
+        else bare and marked ours; an existing one is used as it is, except under a mapping
+        where one without our locator is a collision: reported, never adopted."""
         with self._lock:
             namespace_lock = self._locks.setdefault(prerequisite.name, threading.Lock())
         with namespace_lock:  # one create per namespace, not one per waiting worker
@@ -78,12 +86,18 @@ class TargetNamespaces:
         created = self._created.get(name)
         if created is not None and time.monotonic() - created < NAMESPACE_RECHECK_SECONDS:
             return
-        body = reconcileplan.namespace_body(
-            prerequisite, upsync=self.direction is Direction.UP, ctx=self.ctx()
+        source = prerequisite.source_namespace
+        body, is_copy = reconcileplan.namespace_create(
+            prerequisite,
+            selected=self.selected_copy(source) if source else None,
+            upsync=self.direction is Direction.UP,
+            ctx=self.ctx(),
         )
         key = reconcileplan.namespace_key(name)
+        create = Create(side=self.direction.target, key=key, body=body)
+        write = self.create_copy if is_copy and self.create_copy is not None else self.apply
         try:
-            self.apply(Create(side=self.direction.target, key=key, body=body))
+            write(create)
             log.info("%s: created namespace %s", self.direction.value, name)
         except errors.ApiAlreadyExists:
             existing = self.get(key) if prerequisite.mapped else None

@@ -6,7 +6,10 @@ relist, whether the source namespace still exists — and hands it to :func:`pla
 The returned :class:`ReconcilePlan` says, in the order the shell carries them out:
 
 1. ``namespace``: the target namespace a create needs (under a namespace mapping it must carry
-   the upstream namespace's locator: verified, created if missing, a conflict if not ours);
+   the upstream namespace's locator: verified, created if missing, a conflict if not ours). A
+   missing one is created as the desired copy of its source Namespace when that Namespace is
+   itself selected (:func:`namespace_create`), so whichever reconcile comes first — the
+   dependent object's or the Namespace's own — the namespace is written once, whole;
 2. ``guarded_delete``: a deletion the deletion circuit breaker must let through first
    (``inferred``: the source merely went missing from a relist; ``excluded``: the source exists
    but the chain excluded it, so a plugin's veto may be the cause);
@@ -85,6 +88,9 @@ class NamespacePrerequisite:
     name: str
     mapped: bool = False
     upstream_namespace: str | None = None
+    # The source side's namespace of the object being created: where its Namespace object is
+    # selected too, the namespace is created as that object's desired copy.
+    source_namespace: str = ""
 
 
 @attrs.frozen(kw_only=True)
@@ -154,7 +160,9 @@ def plan_reconcile(
         return ReconcilePlan(
             reason=CREATE,
             action=Create(side=side, key=target, body=planner.with_record(desired)),
-            namespace=_namespace_needed(target, upsync=upsync, mapper=namespace_mapper),
+            namespace=_namespace_needed(
+                target, source=source, upsync=upsync, mapper=namespace_mapper
+            ),
             status_after_create=_status_of(source) if upsync else None,
         )
     if not ownership.is_owned(live, syncer_name=syncer_name, upsynced=upsync):
@@ -241,16 +249,18 @@ def _plan_removal(
 
 
 def _namespace_needed(
-    target: ObjectKey, *, upsync: bool, mapper: Any
+    target: ObjectKey, *, source: RawObject | None, upsync: bool, mapper: Any
 ) -> NamespacePrerequisite | None:
     if not target.namespace:
         return None
+    source_namespace = str(meta(source).get("namespace") or "") if source is not None else ""
     if upsync or mapper is None or mapper.name == "identity":
-        return NamespacePrerequisite(name=target.namespace)
+        return NamespacePrerequisite(name=target.namespace, source_namespace=source_namespace)
     return NamespacePrerequisite(
         name=target.namespace,
         mapped=True,
         upstream_namespace=mapper.upstream_namespace_for(target.namespace),
+        source_namespace=source_namespace,
     )
 
 
@@ -331,6 +341,31 @@ def namespace_body(
         body["metadata"]["annotations"] = locator
     mark = ownership.mark_upsynced if upsync else ownership.mark_downsynced
     return planner.with_record(mark(body, ctx))
+
+
+def namespace_create(
+    prerequisite: NamespacePrerequisite,
+    *,
+    selected: RawObject | None,
+    upsync: bool,
+    ctx: SyncContext,
+) -> tuple[RawObject, bool]:
+    """The body a missing target namespace is created with, and whether it is a copy.
+
+    ``selected``: the desired copy of the source Namespace ``prerequisite.source_namespace``
+    when that Namespace is selected in this direction (:func:`desired_copy`; None: it is not).
+    Where it names this namespace (and, under a mapping, carries its locator), the namespace is
+    created as exactly what the Namespace's own reconcile creates (``True``): that reconcile
+    then finds nothing to do, and the writes do not depend on which of the two came first.
+    Otherwise it is created bare (:func:`namespace_body`, ``False``), an implicit namespace.
+    """
+    if (
+        selected is not None
+        and meta(selected).get("name") == prerequisite.name
+        and not namespace_conflict(prerequisite, selected, verifying=True)
+    ):
+        return planner.with_record(selected), True
+    return namespace_body(prerequisite, upsync=upsync, ctx=ctx), False
 
 
 def namespace_conflict(

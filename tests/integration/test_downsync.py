@@ -503,3 +503,26 @@ def test_status_held_back_by_a_downsync_backlog_still_returns(
     finally:
         syncer.stop(timeout=10)
         up_rest.delete(SYNCER_CONFIGS, "", unique_name)
+
+
+def test_a_copy_created_in_steady_state_and_deleted_downstream_is_created_again(
+    running, up_rest, down_rest, unique_name
+):
+    ns = unique_name
+    up_rest.create(NS, "", namespace(ns))
+    up_rest.create(CM, ns, configmap(ns, "first", {"a": "1"}))
+    up_rest.create(SYNCER_CONFIGS, "", configmaps_of(unique_name, ns))
+    wait_for(running.ready.is_set, timeout=60, message="syncer not ready")
+    up_rest.create(CM, ns, configmap(ns, "later", {"a": "1"}))
+    created = wait_for(lambda: down_rest.get_or_none(CM, ns, "later"), timeout=30)
+    down_rest.delete(CM, ns, "later")
+    again = wait_for(
+        lambda: (
+            (copy := down_rest.get_or_none(CM, ns, "later"))
+            and copy["metadata"]["uid"] != created["metadata"]["uid"]
+            and copy
+        ),
+        timeout=30,
+        message="the deleted copy was not created again",
+    )
+    assert again["data"] == {"a": "1"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import attrs
 import pytest
 
 from syncpipe import errors
@@ -15,6 +16,7 @@ from syncpipe.model.actions import Action, Create
 from syncpipe.model.events import Direction
 from syncpipe.model.keys import ObjectKey
 from syncpipe.runtime.targetnamespaces import TargetNamespaces
+from syncpipe.sink import planner
 from syncpipe.sink.reconcileplan import NamespacePrerequisite, namespace_key
 
 MAPPED = NamespacePrerequisite(name="edge-shop", mapped=True, upstream_namespace="shop")
@@ -44,9 +46,9 @@ class Server:
         return action.body
 
 
-def namespaces(server: Server) -> TargetNamespaces:
+def namespaces(server: Server, **copies: Any) -> TargetNamespaces:
     return TargetNamespaces(
-        direction=Direction.DOWN, get=server.get, apply=server.apply, ctx=lambda: CTX
+        direction=Direction.DOWN, get=server.get, apply=server.apply, ctx=lambda: CTX, **copies
     )
 
 
@@ -92,3 +94,53 @@ def test_workers_finding_a_namespace_missing_at_once_create_it_once():
     for worker in workers:
         worker.join()
     assert len(server.creates) == 1
+
+
+def test_a_missing_namespace_selected_upstream_is_created_once_as_its_copy_through_create_copy():
+    server = Server()
+    copy = ownership.mark_downsynced(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {
+                "name": "edge-shop",
+                "labels": {"team": "a"},
+                "annotations": {
+                    ownership.SOURCE_ANNOTATION: "namespaces//shop",
+                    UPSTREAM_NAMESPACE_ANNOTATION: "shop",
+                },
+            },
+        },
+        CTX,
+    )
+    asked: list[str] = []
+    copies: list[Create] = []
+
+    def selected_copy(name: str) -> dict[str, Any] | None:
+        asked.append(name)
+        return copy
+
+    def create_copy(create: Create) -> dict[str, Any]:
+        copies.append(create)
+        return server.apply(create)
+
+    target = namespaces(server, selected_copy=selected_copy, create_copy=create_copy)
+    for _ in range(3):
+        target.prepare(attrs.evolve(MAPPED, source_namespace="shop"))
+    assert asked == ["shop"]
+    assert server.creates == copies
+    assert len(copies) == 1
+    assert copies[0].body == planner.with_record(copy)
+
+
+def test_a_namespace_not_selected_upstream_is_created_bare_through_apply():
+    server = Server()
+    target = namespaces(
+        server,
+        selected_copy=lambda _name: None,
+        create_copy=lambda _create: pytest.fail("an implicit namespace is not a copy"),
+    )
+    target.ensure(NamespacePrerequisite(name="shop", source_namespace="shop"))
+    (create,) = server.creates
+    assert ownership.SOURCE_ANNOTATION not in create.body["metadata"].get("annotations", {})
+    assert ownership.is_owned(create.body, syncer_name="edge-1")

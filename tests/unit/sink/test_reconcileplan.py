@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from syncpipe import builtin
 from syncpipe.builtin import ownership
-from syncpipe.builtin.namespaces import UPSTREAM_NAMESPACE_ANNOTATION
+from syncpipe.builtin.namespaces import UPSTREAM_NAMESPACE_ANNOTATION, build_mapper
 from syncpipe.config.mergedselection import Selection
 from syncpipe.config.syncerconfig import parse_syncer_config
 from syncpipe.hooks import manager
@@ -21,7 +21,7 @@ from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.sink import planner, reconcileplan
-from syncpipe.sink.reconcileplan import NamespacePrerequisite, ReconcilePlan
+from syncpipe.sink.reconcileplan import NamespacePrerequisite, ReconcilePlan, namespace_key
 from syncpipe.testing.manifests import namespace_scope_config
 from tests.unit.sink import samples
 
@@ -213,12 +213,14 @@ def test_no_copy_and_none_desired_forgets_the_key():
 @pytest.mark.parametrize(
     ("target", "mapper", "expected"),
     [
-        (TARGET, None, NamespacePrerequisite(name="shop")),
-        (TARGET, IDENTITY, NamespacePrerequisite(name="shop")),
+        (TARGET, None, NamespacePrerequisite(name="shop", source_namespace="shop")),
+        (TARGET, IDENTITY, NamespacePrerequisite(name="shop", source_namespace="shop")),
         (
             ObjectKey(CONFIGMAPS, "edge-shop", "settings"),
             PREFIXED,
-            NamespacePrerequisite(name="edge-shop", mapped=True, upstream_namespace="shop"),
+            NamespacePrerequisite(
+                name="edge-shop", mapped=True, upstream_namespace="shop", source_namespace="shop"
+            ),
         ),
         (ObjectKey(NAMESPACE_GVR, "", "shop"), PREFIXED, None),
     ],
@@ -331,3 +333,89 @@ def test_the_desired_copy_is_the_chains_result_located_and_never_our_own_copy_go
     assert (
         reconcileplan.desired_copy(source, key=TARGET, hooks=hooks, ctx=up, info=info) is not None
     )
+
+
+# -- a missing namespace whose Namespace is selected too ----------------------------------------
+
+NAMESPACE_INFO = ResourceInfo(gvr=NAMESPACE_GVR, kind="Namespace", namespaced=False)
+
+
+def namespace_syncing_hooks(mapping: str) -> manager.Hooks:
+    """The built-in chain with a config selecting namespace ``shop`` (the Namespace object and
+    its ConfigMaps), under namespace mapping ``mapping``."""
+    config = parse_syncer_config(namespace_scope_config("c", ["shop"]))
+    pm = manager.build(builtins=builtin.MODULES, load_entry_points=False)
+    ctx = SyncContext(
+        syncer_name=SYNCER,
+        selection=Selection.from_configs([config]),
+        namespace_mapper=build_mapper(mapping, syncer_name=SYNCER),
+    )
+    return manager.Hooks(pm=pm, ctx=ctx)
+
+
+@pytest.mark.parametrize("mapping", ["identity", "prefix:edge-"])
+def test_a_missing_selected_namespace_is_created_as_its_own_reconcile_would_create_it(mapping):
+    hooks = namespace_syncing_hooks(mapping)
+    ctx = hooks.ctx.for_resource(NAMESPACE_INFO, Direction.DOWN)
+    source = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
+    copy = reconcileplan.desired_copy(
+        source, key=NAMESPACE_TARGET, hooks=hooks, ctx=ctx, info=NAMESPACE_INFO
+    )
+    assert copy is not None
+    # The prerequisite of a ConfigMap of ``shop`` reconciled before the Namespace itself:
+    dependent = plan(
+        desired_of(configmap({})),
+        None,
+        target=ObjectKey(CONFIGMAPS, copy["metadata"]["name"], "settings"),
+        namespace_mapper=hooks.ctx.namespace_mapper,
+    )
+    assert dependent.namespace is not None
+    body, is_copy = reconcileplan.namespace_create(
+        dependent.namespace, selected=copy, upsync=False, ctx=hooks.ctx
+    )
+    # ... and the Namespace's own reconcile, then or before: the same create.
+    own = plan(copy, None, source=source, target=namespace_key(copy["metadata"]["name"]))
+    assert isinstance(own.action, Create)
+    assert (body, is_copy) == (own.action.body, True)
+    locator = ownership.source_locator(NAMESPACE_TARGET)
+    assert body["metadata"]["annotations"][ownership.SOURCE_ANNOTATION] == locator
+    if mapping != "identity":
+        assert body["metadata"]["annotations"][UPSTREAM_NAMESPACE_ANNOTATION] == "shop"
+
+
+def selected_namespace(name: str, locator: str | None) -> dict:
+    """A selected Namespace's desired copy named ``name``, carrying mapping locator ``locator``."""
+    annotations = {ownership.SOURCE_ANNOTATION: ownership.source_locator(NAMESPACE_TARGET)}
+    if locator is not None:
+        annotations[UPSTREAM_NAMESPACE_ANNOTATION] = locator
+    metadata = {"name": name, "annotations": annotations}
+    return desired_of({"apiVersion": "v1", "kind": "Namespace", "metadata": metadata})
+
+
+@pytest.mark.parametrize(
+    ("prerequisite", "selected"),
+    [
+        (NamespacePrerequisite(name="shop", source_namespace="shop"), None),
+        (
+            NamespacePrerequisite(name="shop", source_namespace="shop"),
+            selected_namespace("elsewhere", None),
+        ),
+        (MAPPED, selected_namespace("edge-shop", None)),
+        (MAPPED, selected_namespace("edge-shop", "other")),
+    ],
+    ids=["not-selected", "copy-named-otherwise", "copy-without-locator", "copy-of-another"],
+)
+def test_a_missing_namespace_is_created_bare_unless_a_selected_copy_fits_it(prerequisite, selected):
+    body, is_copy = reconcileplan.namespace_create(
+        prerequisite, selected=selected, upsync=False, ctx=CTX
+    )
+    assert not is_copy
+    assert body == reconcileplan.namespace_body(prerequisite, upsync=False, ctx=CTX)
+    assert ownership.SOURCE_ANNOTATION not in body["metadata"].get("annotations", {})
+
+
+def test_an_upsync_namespace_prerequisite_names_the_source_namespace():
+    result = plan(
+        desired_of(configmap({}), upsync=True), None, source=configmap({}), direction=Direction.UP
+    )
+    assert result.namespace == NamespacePrerequisite(name="shop", source_namespace="shop")
