@@ -93,20 +93,11 @@ def command(
             recording = Snapshot(snapshot)
             header, records = recording.header, recording.records()
         else:
-            clients = {
-                Side.UPSTREAM: capture.connect(
-                    upstream_kubeconfig,
-                    upstream_context,
-                    label="upstream",
-                    insecure=insecure_skip_tls_verify,
-                ),
-                Side.DOWNSTREAM: capture.connect(
-                    downstream_kubeconfig,
-                    downstream_context,
-                    label="downstream",
-                    insecure=insecure_skip_tls_verify,
-                ),
-            }
+            clients = capture.connect_both(
+                (upstream_kubeconfig, upstream_context),
+                (downstream_kubeconfig, downstream_context),
+                insecure=insecure_skip_tls_verify,
+            )
             header, records = live.current_state(
                 clients=clients, config_objects=config_objects, syncer_name=syncer_name
             )

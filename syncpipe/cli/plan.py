@@ -55,25 +55,15 @@ def command(
     settings = pipeline.settings()
     syncer_name = settings.syncer_name
     logs.setup(verbose=verbose, quiet=True)
-    from syncpipe.model.events import Side
     from syncpipe.replay import capture, configs, live
     from syncpipe.replay.engine import ReplayEngine
 
     try:
-        clients = {
-            Side.UPSTREAM: capture.connect(
-                upstream_kubeconfig,
-                upstream_context,
-                label="upstream",
-                insecure=insecure_skip_tls_verify,
-            ),
-            Side.DOWNSTREAM: capture.connect(
-                downstream_kubeconfig,
-                downstream_context,
-                label="downstream",
-                insecure=insecure_skip_tls_verify,
-            ),
-        }
+        clients = capture.connect_both(
+            (upstream_kubeconfig, upstream_context),
+            (downstream_kubeconfig, downstream_context),
+            insecure=insecure_skip_tls_verify,
+        )
         header, records = live.current_state(
             clients=clients,
             config_objects=configs.load_config_files(syncer_configs) if syncer_configs else None,
