@@ -381,7 +381,7 @@ def ensure_default_edge_sync_config(rest: RestClient, name: str) -> Outcome:
     if rest.get_or_none(EDGE_SYNC_CONFIGS, "", name) is not None:
         return Outcome.UNCHANGED
     body = {
-        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "apiVersion": configapi.API_VERSION,
         "kind": "EdgeSyncConfig",
         "metadata": {"name": name},
         "spec": {},

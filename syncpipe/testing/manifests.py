@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from syncpipe.config import manifests
+from syncpipe.config import configapi, manifests
 from syncpipe.config.documents import located_objects, objects_of
 from syncpipe.model.objects import RawObject
 
@@ -120,7 +120,7 @@ def namespace_scope_config(
 ) -> dict[str, Any]:
     """A SyncerConfig selecting ``resources`` (group, version, resource) in ``namespaces``."""
     return {
-        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "apiVersion": configapi.API_VERSION,
         "kind": "SyncerConfig",
         "metadata": {"name": name, "labels": labels or {}},
         "spec": {
@@ -147,7 +147,7 @@ def crd_first_config(name: str, group: str) -> dict[str, Any]:
     """A SyncerConfig selecting the ``status_crds`` of ``group`` by name, every ``WithStatus``
     object, and the ``Without`` named ``sample``."""
     return {
-        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "apiVersion": configapi.API_VERSION,
         "kind": "SyncerConfig",
         "metadata": {"name": name},
         "spec": {
