@@ -24,6 +24,8 @@ OWNER_LABEL = "syncpipe.io/owner"
 DOWNSYNCED_ANNOTATION = "edge.kubestellar.io/downsynced"
 UPSYNCED_ANNOTATION = "edge.kubestellar.io/upsynced"
 OVERWRITE_ANNOTATION = "edge.kubestellar.io/downsync-overwrite"
+# "false" on an upstream object (or a SyncerConfig): no status return for it (them).
+RETURN_STATUS_ANNOTATION = "edge.kubestellar.io/return-status"
 # Where a copy came from: ``<resource>.<group>/<namespace>/<name>`` of its source object.
 SOURCE_ANNOTATION = "syncpipe.io/source"
 

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from syncpipe import errors
+from syncpipe.builtin.ownership import RETURN_STATUS_ANNOTATION
 from syncpipe.config import syncerconfig
 from syncpipe.config.mergedselection import Selection
 from syncpipe.model.objects import RawObject, annotations_of, name_of
 from syncpipe.model.resources import ResourceInfo
-from syncpipe.runtime.statusreturn import RETURN_STATUS_ANNOTATION
 
 
 @attrs.frozen(kw_only=True)

@@ -12,23 +12,19 @@ nothing at rest. A transform that raises rejects the object (``TransformError``)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import attrs
 
-from syncpipe.builtin import ownership
 from syncpipe.hooks import chain
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
-from syncpipe.model.objects import annotations_of, labels_of
 from syncpipe.runtime.routing import SERVER_OWNED_STATUS
 from syncpipe.sink import reconcileplan
 
-if TYPE_CHECKING:  # the flow re-exports this module's names (until its importers move)
+if TYPE_CHECKING:  # the flow imports this module; its types only for the checker
     from syncpipe.runtime.flow import Flow, Writer
-
-RETURN_STATUS_ANNOTATION = "edge.kubestellar.io/return-status"
 
 
 @attrs.define(eq=False)
@@ -50,36 +46,27 @@ class StatusReturn:
         factory=lambda: chain.ResourceContexts(Direction.UP)
     )
 
-    def _off_by_config(self, key: ObjectKey, kind: str, labels: Mapping[str, str]) -> bool:
-        off = self.configs_without_status()
-        if not off:
-            return False
-        selection = self.flow.ctx.selection
-        reasons = selection.downsync_reasons(
-            key.gvr, key.namespace, key.name, kind=kind, labels=labels
-        )
-        return bool(reasons) and reasons <= off
-
     def reconcile(self, key: ObjectKey) -> None:
-        if key.gvr.group_resource in SERVER_OWNED_STATUS:
-            return
         flow = self.flow
         source = flow.sources.get(key.gvr)
         if source is None or source.informer is None or not source.informer.has_synced():
-            return
+            return  # not known yet: the source's first list queues every key again
         upstream_obj = source.informer.store.get(key)
-        if upstream_obj is None:
-            return
-        if annotations_of(upstream_obj).get(RETURN_STATUS_ANNOTATION) == "false":
-            return
-        if self._off_by_config(key, source.info.kind, labels_of(upstream_obj)):
-            return
         target, info = flow.known_target(key)
-        if target is None or info is None:
-            return
-        informer = flow.resolver.target_informer(flow.direction, info)
-        copy = informer.store.get(target)
-        if copy is None or not ownership.is_owned(copy, syncer_name=flow.ctx.syncer_name):
+        copy = None
+        if target is not None and info is not None:
+            copy = flow.resolver.target_informer(flow.direction, info).store.get(target)
+        blocked = reconcileplan.status_return_blocked(
+            key=key,
+            kind=source.info.kind,
+            upstream_obj=upstream_obj,
+            copy=copy,
+            selection=flow.ctx.selection,
+            configs_off=self.configs_without_status(),
+            syncer_name=flow.ctx.syncer_name,
+            server_owned=key.gvr.group_resource in SERVER_OWNED_STATUS,
+        )
+        if blocked is not None or copy is None or upstream_obj is None:
             return
         status = copy.get("status")
         if isinstance(status, dict):

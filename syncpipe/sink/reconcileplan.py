@@ -57,6 +57,7 @@ from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import (
     RawObject,
     annotations_of,
+    labels_of,
     meta,
     resource_version_of,
 )
@@ -284,6 +285,41 @@ def plan_upsync_status(
         live=live,
         status_subresource=status_subresource,
     )
+
+
+def status_return_blocked(
+    *,
+    key: ObjectKey,
+    kind: str,
+    upstream_obj: RawObject | None,
+    copy: RawObject | None,
+    selection: Any,
+    configs_off: frozenset[str],
+    syncer_name: str,
+    server_owned: bool,
+) -> str | None:
+    """Why the status of ``key``'s copy is NOT returned upstream, or None when it is.
+
+    Not when the server itself owns that status (``server_owned``), the upstream object is
+    gone, it says ``edge.kubestellar.io/return-status: "false"``, every config selecting it
+    (``selection.downsync_reasons``) is one of ``configs_off`` (configs carrying that
+    annotation), or there is no copy this syncer owns.
+    """
+    if server_owned:
+        return "the server owns this resource's status"
+    if upstream_obj is None:
+        return "the upstream object is gone"
+    if annotations_of(upstream_obj).get(ownership.RETURN_STATUS_ANNOTATION) == "false":
+        return "status return is off on the object"
+    if configs_off:
+        reasons = selection.downsync_reasons(
+            key.gvr, key.namespace, key.name, kind=kind, labels=labels_of(upstream_obj)
+        )
+        if reasons and reasons <= configs_off:
+            return "status return is off on every config selecting it"
+    if copy is None or not ownership.is_owned(copy, syncer_name=syncer_name):
+        return "no copy of this syncer's"
+    return None
 
 
 def plan_status_write(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from syncpipe.builtin.ownership import RETURN_STATUS_ANNOTATION
 from syncpipe.runtime.selecting import read_configs
-from syncpipe.runtime.statusreturn import RETURN_STATUS_ANNOTATION
 from tests.unit.replay.factories import syncer_config
 
 
