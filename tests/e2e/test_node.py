@@ -136,8 +136,13 @@ def _ready_pod(rest: RestClient, ns: str, not_named: str = "") -> dict[str, Any]
 
 def _initial_writes(cluster: Cluster, ns: str, pod: dict[str, Any]) -> int:
     """The writes a syncer pod reports with its "initial sync done" line."""
-    log = cluster.kubectl("downstream", "logs", "-n", ns, pod["metadata"]["name"])
-    (summary,) = [line for line in log.splitlines() if "syncpipe: initial sync done" in line]
+
+    def summary_lines() -> list[str]:
+        log = cluster.kubectl("downstream", "logs", "-n", ns, pod["metadata"]["name"])
+        return [line for line in log.splitlines() if "syncpipe: initial sync done" in line]
+
+    # The pod turns ready as the syncer does; the process logs the line on its next second.
+    (summary,) = wait_for(summary_lines, timeout=30, message="no 'initial sync done' line")
     return int(summary.rsplit(",", 1)[1].split()[0])
 
 

@@ -93,8 +93,17 @@ def test_two_syncers_merging_one_config_keep_their_own_entries_and_agree_on_the_
             timeout=60,
             message=lambda: str(entries()),
         )
-        # Many heartbeats of both later, the summary never showed the first syncer's Ready
-        # (before, each heartbeat wrote its own syncer's conditions over the other's).
+        # Once the summary says what both entries say (a heartbeat computed from a cache that
+        # had not seen the second syncer's rejection yet may say Ready for a moment first),
+        # many heartbeats of both later it never showed the first syncer's Ready (before, each
+        # heartbeat wrote its own syncer's conditions over the other's).
+
+        def summary_ready() -> tuple[str, str]:
+            status = up_rest.get(SYNCER_CONFIGS, "", unique_name)["status"]
+            ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+            return ready["status"], ready["reason"]
+
+        wait_for(lambda: summary_ready() == ("False", "ObjectsRejected"), timeout=30)
         beats: set[tuple[str, str]] = set()
         summaries: set[tuple[str, str, str]] = set()
 
