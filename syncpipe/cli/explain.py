@@ -17,6 +17,7 @@ import click
 
 from syncpipe import errors
 from syncpipe.cli import logs, planoutput
+from syncpipe.cli.clusteroptions import ClusterOptions, cluster_options
 from syncpipe.cli.pipelineoptions import PipelineOptions
 
 if TYPE_CHECKING:
@@ -39,22 +40,10 @@ if TYPE_CHECKING:
     type=click.Path(exists=True, dir_okay=False),
     help="Explain from a recording (`syncpipe record`) instead of the live clusters.",
 )
-@click.option(
-    "--upstream-kubeconfig",
-    envvar="SYNCPIPE_UPSTREAM_KUBECONFIG",
-    help="Kubeconfig of the upstream (mailbox) side (required without --snapshot).",
+@cluster_options(
+    upstream_help="Kubeconfig of the upstream (mailbox) side (required without --snapshot)."
 )
-@click.option("--upstream-context", default=None, help="Context in the upstream kubeconfig.")
-@click.option(
-    "--downstream-kubeconfig",
-    envvar="SYNCPIPE_DOWNSTREAM_KUBECONFIG",
-    help="Kubeconfig of the downstream (edge) side; default: $KUBECONFIG or ~/.kube/config.",
-)
-@click.option("--downstream-context", default=None, help="Context in the downstream kubeconfig.")
 @planoutput.plan_options
-@click.option(
-    "--insecure-skip-tls-verify", is_flag=True, help="Do not verify servers' certificates."
-)
 @click.option("-v", "--verbose", count=True, help="Log more (-vv for debug) on stderr.")
 def command(
     pipeline: PipelineOptions,
@@ -62,23 +51,19 @@ def command(
     name: str,
     direction: str,
     snapshot: str | None,
-    upstream_kubeconfig: str | None,
-    upstream_context: str | None,
-    downstream_kubeconfig: str | None,
-    downstream_context: str | None,
+    clusters: ClusterOptions,
     syncer_configs: tuple[str, ...],
     output: str,
-    insecure_skip_tls_verify: bool,
     verbose: int,
 ) -> None:
     """Explain what the syncer does with one object: KIND NAMESPACE/NAME (KIND NAME when
     cluster-scoped), e.g. `syncpipe explain deployment shop/web`."""
     logs.setup(verbose=verbose, quiet=True)
-    if snapshot is None and not upstream_kubeconfig:
+    if snapshot is None and not clusters.upstream_kubeconfig:
         raise click.UsageError("--upstream-kubeconfig is required (or explain a --snapshot FILE)")
     from syncpipe.model.events import Direction, Side
     from syncpipe.model.objects import RawObject
-    from syncpipe.replay import capture, configs, explain, explain_render, live
+    from syncpipe.replay import configs, explain, explain_render, live
     from syncpipe.replay.engine import ReplayEngine
     from syncpipe.replay.snapshot import Record, Snapshot
 
@@ -93,11 +78,7 @@ def command(
             recording = Snapshot(snapshot)
             header, records = recording.header, recording.records()
         else:
-            clients = capture.connect_both(
-                (upstream_kubeconfig, upstream_context),
-                (downstream_kubeconfig, downstream_context),
-                insecure=insecure_skip_tls_verify,
-            )
+            clients = clusters.connect()
             header, records = live.current_state(
                 clients=clients, config_objects=config_objects, syncer_name=syncer_name
             )

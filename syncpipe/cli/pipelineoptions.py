@@ -68,6 +68,21 @@ def parse_plugin_opts(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return settings
 
 
+plugins_disable_option = click.option(
+    "--plugins-disable",
+    "disabled",
+    multiple=True,
+    metavar="NAME",
+    help="Disable a plugin by name (repeatable).",
+)
+plugin_opt_option = click.option(
+    "--plugin-opt",
+    multiple=True,
+    metavar="PLUGIN.KEY=VALUE",
+    help="A setting for a plugin (repeatable), checked against the options it declares.",
+)
+
+
 @attrs.frozen(kw_only=True)
 class PipelineOptions:
     """The values of the options ``pipeline_options`` declares."""
@@ -148,37 +163,41 @@ _OPTIONS = (
         help="A downsynced resource selected in at most this many named namespaces is watched "
         "in each of them instead of cluster-wide (0: always cluster-wide).",
     ),
-    click.option(
-        "--plugins-disable",
-        "disabled",
-        multiple=True,
-        help="Disable a plugin by name (repeatable).",
-    ),
-    click.option(
-        "--plugin-opt", multiple=True, help="PLUGIN.KEY=VALUE setting for a plugin (repeatable)."
-    ),
+    plugins_disable_option,
+    plugin_opt_option,
     click.option(
         "--confirm-held-deletions",
         is_flag=True,
         help="Let deletions held by the circuit breaker through.",
     ),
 )
-_FIELDS = tuple(field.name for field in attrs.fields(PipelineOptions))
 
 
 def pipeline_options(fn: F) -> F:
     """Decorate a command with the pipeline-shaping options, passed as ``pipeline=``."""
+    return option_group(PipelineOptions, "pipeline", _OPTIONS)(fn)
 
-    @functools.wraps(fn)
-    def command(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in _FIELDS}
-        return fn(*args, pipeline=PipelineOptions(**values), **kwargs)
 
-    # What the command takes now: its own parameters but ``pipeline``, and each option's.
-    own = [p for name, p in inspect.signature(fn).parameters.items() if name != "pipeline"]
-    options = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in _FIELDS]
-    command.__signature__ = inspect.Signature(own + options)  # type: ignore[attr-defined]
-    wrapped: Any = command
-    for option in reversed(_OPTIONS):
-        wrapped = option(wrapped)
-    return wrapped  # type: ignore[no-any-return]
+def option_group(
+    group: type[Any], parameter: str, options: tuple[Callable[[Any], Any], ...]
+) -> Callable[[F], F]:
+    """A decorator adding ``options`` to a command and passing their values as one ``group``
+    object (an attrs class with a field per option) in the argument named ``parameter``."""
+    fields = tuple(field.name for field in attrs.fields(group))
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name) for name in fields}
+            return fn(*args, **{parameter: group(**values)}, **kwargs)
+
+        # What the command takes now: its own parameters but the group's, and each option's.
+        own = [p for name, p in inspect.signature(fn).parameters.items() if name != parameter]
+        taken = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY) for name in fields]
+        command.__signature__ = inspect.Signature(own + taken)  # type: ignore[attr-defined]
+        wrapped: Any = command
+        for option in reversed(options):
+            wrapped = option(wrapped)
+        return wrapped  # type: ignore[no-any-return]
+
+    return decorate

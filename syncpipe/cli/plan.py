@@ -12,58 +12,36 @@ import click
 
 from syncpipe import errors
 from syncpipe.cli import logs, planoutput
+from syncpipe.cli.clusteroptions import ClusterOptions, cluster_options
 from syncpipe.cli.pipelineoptions import PipelineOptions
 
 
 @click.command("plan")
-@click.option(
-    "--upstream-kubeconfig",
-    envvar="SYNCPIPE_UPSTREAM_KUBECONFIG",
-    required=True,
-    help="Kubeconfig of the upstream (mailbox) side.",
-)
-@click.option("--upstream-context", default=None, help="Context in the upstream kubeconfig.")
-@click.option(
-    "--downstream-kubeconfig",
-    envvar="SYNCPIPE_DOWNSTREAM_KUBECONFIG",
-    help="Kubeconfig of the downstream (edge) side; default: $KUBECONFIG or ~/.kube/config.",
-)
-@click.option("--downstream-context", default=None, help="Context in the downstream kubeconfig.")
+@cluster_options(upstream_required=True)
 @planoutput.plan_options
 @click.option(
     "--keep-secret-data",
     is_flag=True,
     help="Show Secrets' data in the plan (default: each value replaced by a keyed digest).",
 )
-@click.option(
-    "--insecure-skip-tls-verify", is_flag=True, help="Do not verify servers' certificates."
-)
 @click.option("-v", "--verbose", count=True, help="Log more (-vv for debug) on stderr.")
 def command(
     pipeline: PipelineOptions,
-    upstream_kubeconfig: str,
-    upstream_context: str | None,
-    downstream_kubeconfig: str | None,
-    downstream_context: str | None,
+    clusters: ClusterOptions,
     syncer_configs: tuple[str, ...],
     output: str,
     keep_secret_data: bool,
-    insecure_skip_tls_verify: bool,
     verbose: int,
 ) -> None:
     """Print what `syncpipe run` would write now, without writing anything."""
     settings = pipeline.settings()
     syncer_name = settings.syncer_name
     logs.setup(verbose=verbose, quiet=True)
-    from syncpipe.replay import capture, configs, live
+    from syncpipe.replay import configs, live
     from syncpipe.replay.engine import ReplayEngine
 
     try:
-        clients = capture.connect_both(
-            (upstream_kubeconfig, upstream_context),
-            (downstream_kubeconfig, downstream_context),
-            insecure=insecure_skip_tls_verify,
-        )
+        clients = clusters.connect()
         header, records = live.current_state(
             clients=clients,
             config_objects=configs.load_config_files(syncer_configs) if syncer_configs else None,

@@ -18,7 +18,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from syncpipe import builtin
-from syncpipe.cli.pipelineoptions import parse_plugin_opts
+from syncpipe.cli.pipelineoptions import (
+    parse_plugin_opts,
+    plugin_opt_option,
+    plugins_disable_option,
+)
 from syncpipe.config.mergedselection import Selection
 from syncpipe.hooks import manager
 from syncpipe.hooks.context import SyncContext
@@ -33,19 +37,8 @@ UPWARD_ORDER_NOTE = (
 
 
 @click.command("plugins")
-@click.option(
-    "--plugins-disable",
-    "disabled",
-    multiple=True,
-    metavar="NAME",
-    help="Disable a plugin by name (repeatable), as `syncpipe run` would.",
-)
-@click.option(
-    "--plugin-opt",
-    multiple=True,
-    metavar="PLUGIN.KEY=VALUE",
-    help="A plugin option (repeatable): checked, and shown as its value.",
-)
+@plugins_disable_option
+@plugin_opt_option
 @click.option(
     "-o",
     "--output",

@@ -18,21 +18,17 @@ import click
 
 from syncpipe import errors
 from syncpipe.cli import logs
+from syncpipe.cli.clusteroptions import ClusterOptions, cluster_options
 from syncpipe.config.durations import Duration, format_duration
 
 
-def _check_sides(
-    kubeconfig: str | None,
-    side: str | None,
-    upstream_kubeconfig: str | None,
-    downstream_kubeconfig: str | None,
-) -> None:
-    both = upstream_kubeconfig or downstream_kubeconfig
+def _check_sides(kubeconfig: str | None, side: str | None, clusters: ClusterOptions) -> None:
+    both = clusters.named
     if kubeconfig and both:
         raise click.UsageError(
             "give --kubeconfig (one side) or --upstream-/--downstream-kubeconfig, not both"
         )
-    if both and not (upstream_kubeconfig and downstream_kubeconfig):
+    if both and not (clusters.upstream_kubeconfig and clusters.downstream_kubeconfig):
         raise click.UsageError(
             "recording both sides needs --upstream-kubeconfig and --downstream-kubeconfig"
         )
@@ -50,10 +46,11 @@ def _check_sides(
     type=click.Choice(["upstream", "downstream"]),
     help="Which side --kubeconfig is.",
 )
-@click.option("--upstream-kubeconfig", help="Record both sides: the upstream (mailbox) side.")
-@click.option("--upstream-context", default=None)
-@click.option("--downstream-kubeconfig", help="Record both sides: the downstream (edge) side.")
-@click.option("--downstream-context", default=None)
+@cluster_options(
+    upstream_help="Record both sides: the upstream (mailbox) side.",
+    downstream_help="Record both sides: the downstream (edge) side.",
+    from_environment=False,
+)
 @click.option(
     "--syncer-config",
     "syncer_configs",
@@ -85,30 +82,23 @@ def _check_sides(
     type=click.Path(dir_okay=False, writable=True),
     help="The snapshot file to write (gzip'd JSON Lines, e.g. session.jsonl.gz).",
 )
-@click.option(
-    "--insecure-skip-tls-verify", is_flag=True, help="Do not verify servers' certificates."
-)
 @click.option("-v", "--verbose", count=True, help="More detail (-vv for debug).")
 def command(
     kubeconfig: str | None,
     context: str | None,
     side: str | None,
-    upstream_kubeconfig: str | None,
-    upstream_context: str | None,
-    downstream_kubeconfig: str | None,
-    downstream_context: str | None,
+    clusters: ClusterOptions,
     syncer_configs: tuple[str, ...],
     all_selected: bool,
     duration: float | None,
     until_signal: bool,
     keep_secret_data: bool,
     output: str,
-    insecure_skip_tls_verify: bool,
     verbose: int,
 ) -> None:
     """Record a live session (initial lists, then watch events) into a snapshot file."""
     logs.setup(verbose=verbose)
-    _check_sides(kubeconfig, side, upstream_kubeconfig, downstream_kubeconfig)
+    _check_sides(kubeconfig, side, clusters)
     if bool(syncer_configs) == all_selected:
         raise click.UsageError("give either --syncer-config FILE... or --all-selected")
     if duration is not None and until_signal:
@@ -117,14 +107,7 @@ def command(
     from syncpipe.replay import capture, configs
     from syncpipe.replay.recorder import Recorder
 
-    accesses: dict[Side, tuple[str | None, str | None]]
-    if kubeconfig:
-        accesses = {Side(side): (kubeconfig, context)}
-    else:
-        accesses = {
-            Side.UPSTREAM: (upstream_kubeconfig, upstream_context),
-            Side.DOWNSTREAM: (downstream_kubeconfig, downstream_context),
-        }
+    accesses = {Side(side): (kubeconfig, context)} if kubeconfig else clusters.accesses()
     if all_selected and Side.UPSTREAM not in accesses:
         raise click.UsageError(
             "--all-selected reads the SyncerConfigs upstream: record the upstream side too, "
@@ -139,7 +122,7 @@ def command(
     signal.signal(signal.SIGTERM, on_signal)
     try:
         clients = {
-            s: capture.connect(path, ctx, label=s.value, insecure=insecure_skip_tls_verify)
+            s: capture.connect(path, ctx, label=s.value, insecure=clusters.insecure_skip_tls_verify)
             for s, (path, ctx) in accesses.items()
         }
         recorder = Recorder(

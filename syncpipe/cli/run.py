@@ -11,6 +11,7 @@ import time
 import click
 
 from syncpipe.cli import logs
+from syncpipe.cli.clusteroptions import DOWNSTREAM_ENV, UPSTREAM_ENV
 from syncpipe.cli.pipelineoptions import PipelineOptions, pipeline_options, settings_default
 from syncpipe.config.durations import Duration
 
@@ -50,7 +51,7 @@ DEFAULT_BURST = 20
     "--upstream-kubeconfig",
     "--from-kubeconfig",
     "upstream_kubeconfig",
-    envvar="SYNCPIPE_UPSTREAM_KUBECONFIG",
+    envvar=UPSTREAM_ENV,
     help="Kubeconfig of the upstream (mailbox) side (the original's --from-kubeconfig).",
 )
 @click.option(
@@ -64,7 +65,7 @@ DEFAULT_BURST = 20
     "--downstream-kubeconfig",
     "--to-kubeconfig",
     "downstream_kubeconfig",
-    envvar="SYNCPIPE_DOWNSTREAM_KUBECONFIG",
+    envvar=DOWNSTREAM_ENV,
     help="Kubeconfig of the downstream (edge) side; default: $KUBECONFIG, ~/.kube/config, "
     "or the pod's ServiceAccount (the original's --to-kubeconfig).",
 )

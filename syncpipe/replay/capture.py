@@ -45,22 +45,6 @@ def connect(
     return RestClient(load_configuration(access), label=label)
 
 
-def connect_both(
-    upstream: tuple[str | None, str | None],
-    downstream: tuple[str | None, str | None],
-    *,
-    insecure: bool = False,
-) -> dict[Side, RestClient]:
-    """RestClients for both sides, each given as ``(kubeconfig, context)``."""
-    return {
-        side: connect(kubeconfig, context, label=side.value, insecure=insecure)
-        for side, (kubeconfig, context) in (
-            (Side.UPSTREAM, upstream),
-            (Side.DOWNSTREAM, downstream),
-        )
-    }
-
-
 def describe_side(rest: RestClient) -> SideInfo:
     """The server's version and what it serves now."""
     version = rest.request("GET", "/version") or {}

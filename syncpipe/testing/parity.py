@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -256,47 +256,26 @@ class WriteTap:
             self._add(write("create", gvr, namespace, name), _version_of(answer))
             return answer
 
-        def tapped_replace(
-            gvr: GroupVersionResource,
-            namespace: str,
-            name: str,
-            body: RawObject,
-            subresource: str = "",
-        ) -> Any:
-            answer = replace(gvr, namespace, name, body, subresource)
-            sent = attrs.evolve(write("update", gvr, namespace, name), subresource=subresource)
-            self._add(sent, _version_of(answer))
-            return answer
+        def tapped_body_write(
+            verb: str, send: Callable[..., Any], ops_of: Callable[[Any], tuple[str, ...]]
+        ) -> Callable[..., Any]:
+            """An update or a patch: a body (or patch) sent to a named object or subresource."""
 
-        def tapped_json_patch(
-            gvr: GroupVersionResource,
-            namespace: str,
-            name: str,
-            ops: Sequence[dict[str, Any]],
-            subresource: str = "",
-        ) -> Any:
-            answer = json_patch(gvr, namespace, name, ops, subresource)
-            sent = attrs.evolve(
-                write("patch", gvr, namespace, name), subresource=subresource, ops=_ops(ops)
-            )
-            self._add(sent, _version_of(answer))
-            return answer
+            def tapped(
+                gvr: GroupVersionResource,
+                namespace: str,
+                name: str,
+                body: Any,
+                subresource: str = "",
+            ) -> Any:
+                answer = send(gvr, namespace, name, body, subresource)
+                sent = attrs.evolve(
+                    write(verb, gvr, namespace, name), subresource=subresource, ops=ops_of(body)
+                )
+                self._add(sent, _version_of(answer))
+                return answer
 
-        def tapped_merge_patch(
-            gvr: GroupVersionResource,
-            namespace: str,
-            name: str,
-            patch: RawObject,
-            subresource: str = "",
-        ) -> Any:
-            answer = merge_patch(gvr, namespace, name, patch, subresource)
-            sent = attrs.evolve(
-                write("merge-patch", gvr, namespace, name),
-                subresource=subresource,
-                ops=(_canonical(patch),),
-            )
-            self._add(sent, _version_of(answer))
-            return answer
+            return tapped
 
         def tapped_delete(
             gvr: GroupVersionResource, namespace: str, name: str, *, uid: str = ""
@@ -306,9 +285,11 @@ class WriteTap:
 
         # Instance attributes: this client object only, every holder of it included.
         rest.create = tapped_create  # type: ignore[method-assign]
-        rest.replace = tapped_replace  # type: ignore[method-assign]
-        rest.json_patch = tapped_json_patch  # type: ignore[method-assign]
-        rest.merge_patch = tapped_merge_patch  # type: ignore[method-assign]
+        rest.replace = tapped_body_write("update", replace, lambda _body: ())  # type: ignore[method-assign]
+        rest.json_patch = tapped_body_write("patch", json_patch, _ops)  # type: ignore[method-assign]
+        rest.merge_patch = tapped_body_write(  # type: ignore[method-assign]
+            "merge-patch", merge_patch, lambda patch: (_canonical(patch),)
+        )
         rest.delete = tapped_delete  # type: ignore[method-assign]
 
 
