@@ -81,6 +81,8 @@ def _resources_of(
             continue
         raw_verbs = entry.get("verbs")
         verbs = [str(v) for v in raw_verbs] if isinstance(raw_verbs, list) else []
+        raw_short = entry.get("shortNames")
+        short_names = [str(s) for s in raw_short] if isinstance(raw_short, list) else []
         infos.append(
             ResourceInfo(
                 gvr=GroupVersionResource(group, version, name),
@@ -88,6 +90,7 @@ def _resources_of(
                 namespaced=bool(entry.get("namespaced")),
                 status_subresource=f"{name}/status" in names,
                 verbs=frozenset(verbs),
+                short_names=frozenset(short_names),
             )
         )
     return infos

@@ -53,13 +53,15 @@ class GroupVersionResource(NamedTuple):
 
 @attrs.frozen(kw_only=True, cache_hash=True)
 class ResourceInfo:
-    """What discovery says about one resource: its kind, scope, subresources and verbs."""
+    """What discovery says about one resource: its kind, scope, subresources, verbs and the
+    short names kubectl accepts for it (``deploy``)."""
 
     gvr: GroupVersionResource
     kind: str
     namespaced: bool
     status_subresource: bool = False
     verbs: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen_strings)
+    short_names: frozenset[str] = attrs.field(default=frozenset(), converter=_frozen_strings)
 
     @property
     def watchable(self) -> bool:

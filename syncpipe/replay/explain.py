@@ -90,20 +90,21 @@ class Explanation:
 
 
 def resolve_kind(served: ServedResources, text: str) -> ResourceInfo:
-    """The resource ``text`` names, as kubectl reads it: a kind, a plural or a singular,
-    optionally ``.group``-qualified (``deployments.apps``), case-insensitive."""
+    """The resource ``text`` names, as kubectl reads it: a kind, a plural, a singular or a
+    short name (``deploy``), optionally ``.group``-qualified (``deployments.apps``),
+    case-insensitive."""
     wanted, _, group = text.lower().partition(".")
     found: dict[str, ResourceInfo] = {}
     for info in served.resources:
         if "/" in info.gvr.resource or (group and info.gvr.group != group):
             continue
-        if wanted in (info.gvr.resource, info.kind.lower()):
+        if wanted in (info.gvr.resource, info.kind.lower()) or wanted in info.short_names:
             preferred = served.by_group_resource(info.gvr.group, info.gvr.resource)
             found[info.gvr.group] = preferred or info
     if not found:
         raise ExplainError(
             f"the server does not have a resource type {text!r} (name it by kind, e.g. "
-            "Deployment, or by resource, e.g. deployments.apps; short names are not known)"
+            "Deployment, by resource, e.g. deployments.apps, or by short name, e.g. deploy)"
         )
     if len(found) > 1:
         found.pop(DEPRECATED_GROUP, None)  # as kubectl: Ingress is networking.k8s.io's

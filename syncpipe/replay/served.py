@@ -33,6 +33,7 @@ def infos_of_crd(crd: RawObject) -> tuple[ResourceInfo, ...]:
     if not (isinstance(group, str) and isinstance(plural, str) and isinstance(kind, str)):
         return ()
     namespaced = spec.get("scope") == "Namespaced"
+    short_names = [s for s in crd_names.get("shortNames") or () if isinstance(s, str)]
     # v1 puts subresources per version; v1beta1 also allowed them once for the whole CRD.
     shared_status = "status" in (spec.get("subresources") or {})
     versions: list[dict[str, Any]] = [v for v in spec.get("versions") or () if isinstance(v, dict)]
@@ -50,6 +51,7 @@ def infos_of_crd(crd: RawObject) -> tuple[ResourceInfo, ...]:
                 namespaced=namespaced,
                 status_subresource=status,
                 verbs=CRD_VERBS,
+                short_names=frozenset(short_names),
             )
         )
     return tuple(infos)

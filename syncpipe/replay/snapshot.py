@@ -22,7 +22,10 @@ the recording started); ``resources`` the collections recorded from the start, p
 when it followed the SyncerConfigs upstream, which are then recorded as objects);
 ``secret_data`` is ``"redacted"`` or ``"kept"`` (see ``syncpipe.replay.redaction``). A RESOURCE
 is ``{"gvr": "apps/v1/deployments", "kind": "Deployment", "namespaced": true, "status": true,
-"verbs": ["create", "delete", ...]}`` (``status``: served with a ``/status`` subresource).
+"verbs": ["create", "delete", ...], "shortNames": ["deploy"]}`` (``status``: served with a
+``/status`` subresource; ``shortNames``: kubectl's short names, optional — absent when
+discovery gave none and in snapshots written before they were recorded, which readers of
+version 1 accept).
 
 **Every further line is one record**: ``{"t": 0.125, "side": "upstream", "type": TYPE, "gvr":
 "v1/configmaps", ...}`` where ``t`` is the arrival time in seconds after the recording started
@@ -90,13 +93,16 @@ class RecordType(enum.Enum):
 
 def resource_to_json(info: ResourceInfo) -> dict[str, Any]:
     """A RESOURCE as it is written in the header and in ``RESOURCE`` records."""
-    return {
+    written: dict[str, Any] = {
         "gvr": str(info.gvr),
         "kind": info.kind,
         "namespaced": info.namespaced,
         "status": info.status_subresource,
         "verbs": sorted(info.verbs),
     }
+    if info.short_names:  # optional: older snapshots have none
+        written["shortNames"] = sorted(info.short_names)
+    return written
 
 
 def resource_from_json(data: Mapping[str, Any]) -> ResourceInfo:
@@ -108,6 +114,7 @@ def resource_from_json(data: Mapping[str, Any]) -> ResourceInfo:
             namespaced=bool(data["namespaced"]),
             status_subresource=bool(data.get("status", False)),
             verbs=frozenset(str(v) for v in data.get("verbs") or ()),
+            short_names=frozenset(str(s) for s in data.get("shortNames") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise errors.SnapshotFormatError(f"malformed resource {data!r}: {exc}") from exc

@@ -78,7 +78,7 @@ def test_an_object_no_config_selects_gets_the_closest_entry_and_why(
     workload, upstream, downstream, unique_name
 ):
     other = f"{unique_name}-x"
-    doc = explain(upstream, downstream, "configmaps", f"{other}/stray")
+    doc = explain(upstream, downstream, "cm", f"{other}/stray")
     assert doc["found"] is True
     assert doc["selected"] is False
     assert doc["near_misses"][0]["config"] == f"SyncerConfig/{unique_name}"

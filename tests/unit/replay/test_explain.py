@@ -174,6 +174,10 @@ def test_a_failing_transform_is_the_last_step_with_its_message():
         ("DEPLOYMENTS.apps", "deployments"),
         ("configmap", "configmaps"),
         ("ingress", "ingresses"),
+        ("deploy", "deployments"),
+        ("CM", "configmaps"),
+        ("deploy.apps", "deployments"),
+        ("ns", "namespaces"),
     ],
 )
 def test_kinds_are_named_as_kubectl_names_them(harness, text, resource):

@@ -6,6 +6,7 @@ import gzip
 import io
 import tracemalloc
 
+import attrs
 import orjson
 import pytest
 
@@ -19,6 +20,8 @@ from syncpipe.replay.snapshot import (
     RecordType,
     Snapshot,
     SnapshotWriter,
+    resource_from_json,
+    resource_to_json,
     write_snapshot,
 )
 from tests.unit.replay.factories import CM, INFO, NS, configmap, event, header, listed
@@ -45,6 +48,15 @@ def test_a_snapshot_reads_back_exactly_as_written():
     assert snapshot.header.syncer_configs == head.syncer_configs
     assert list(snapshot.records()) == records
     assert list(snapshot.records()) == records  # readable again, from the start
+
+
+def test_short_names_are_kept_and_a_resource_without_them_reads_as_before():
+    with_short = attrs.evolve(INFO[CM], short_names={"cm"})
+    assert resource_from_json(resource_to_json(with_short)) == with_short
+    assert resource_to_json(with_short)["shortNames"] == ["cm"]
+    without = resource_to_json(INFO[CM])
+    assert "shortNames" not in without  # what snapshots written before carry
+    assert resource_from_json(without).short_names == frozenset()
 
 
 def test_the_header_is_the_first_line_and_each_record_one_more(tmp_path):
