@@ -5,7 +5,7 @@ from __future__ import annotations
 from syncpipe.config.edgesyncconfig import parse_edge_sync_config
 from syncpipe.config.mergedselection import Selection
 from syncpipe.model.events import Direction
-from tests.unit.config.test_selection import CHEESE, DISCOVERY, config
+from tests.unit.config.test_mergedselection import CHEESE, DISCOVERY, config
 
 WIDGETS = {"group": "my.domain", "resource": "widgets", "apiVersion": "v1alpha1"}
 CONFIGMAPS = {"group": "", "resource": "configmaps", "apiVersion": "v1"}

@@ -12,7 +12,7 @@ from syncpipe.model.events import Direction, Event, EventType, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.resources import CRD_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import apiwatch
-from tests.unit.config.test_selection import config
+from tests.unit.config.test_mergedselection import config
 
 
 def crd_object(*, established: bool, versions: tuple[str, ...] = ("v1",)) -> dict[str, Any]:
