@@ -25,9 +25,12 @@ someone else, as a platform would); ``--new-apis`` CRDs of each kind are created
 the other, and one object of each, whose copy is waited for downstream (a new API is
 followed by events or by the next discovery sweep). Median and maximum are reported.
 
-With ``--others N``, N ConfigMaps in a namespace no config selects are created first (the
-rest of a shared mailbox): the syncer's caches should hold its selection, not them, and the
-objects it caches are reported (its source caches, Namespaces included).
+With ``--others N``, N ConfigMaps no config selects are created first, spread over
+``--other-namespaces`` namespaces (default: one per ten objects), as a plain mailbox API
+serving many edges holds them, each edge's objects in its own namespaces: the syncer's caches
+should hold its selection, not them. The objects it caches are reported by part (source
+caches, owned copies, upstream Namespaces), with the process's resident memory (the syncer
+runs inside the benchmark's process).
 
 ``count_requests`` and ``audit_args`` are reusable by other benchmarks.
 """
@@ -166,6 +169,31 @@ def workload(namespace: str, index: int) -> Iterable[tuple[GroupVersionResource,
     yield DEPLOYMENTS, manifests.deployment(namespace, name)
 
 
+def create_others(up: RestClient, count: int, namespaces: int) -> None:
+    """``count`` ConfigMaps spread over ``namespaces`` namespaces no config selects."""
+    names = [f"other-{i}" for i in range(namespaces)]
+
+    def namespace(name: str) -> None:
+        up.create(NAMESPACES, "", {"apiVersion": "v1", "kind": "Namespace",
+                                   "metadata": {"name": name}})  # fmt: skip
+
+    def configmap(i: int) -> None:
+        where = names[i % namespaces]
+        up.create(CONFIGMAPS, where, manifests.configmap(where, f"other-{i}", {"k": "v"}))
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(namespace, names))
+        list(pool.map(configmap, range(count)))
+
+
+def resident_mib() -> float:
+    """This process's resident memory (VmRSS), MiB."""
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
 def custom_resource_definition(kind: str) -> dict[str, Any]:
     return manifests.crd(GROUP, f"{kind.lower()}s", kind, namespaced=True, status=False)
 
@@ -231,7 +259,13 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=2, help="objects per resource and ns")
     parser.add_argument("--new-apis", type=int, default=3, help="CRDs of each kind created")
     parser.add_argument(
-        "--others", type=int, default=0, help="ConfigMaps in a namespace nobody selects"
+        "--others", type=int, default=0, help="ConfigMaps in namespaces nobody selects"
+    )
+    parser.add_argument(
+        "--other-namespaces",
+        type=int,
+        default=0,
+        help="namespaces the --others ConfigMaps are spread over (default: one per ten)",
     )
     parser.add_argument("--json", type=pathlib.Path)
     args = parser.parse_args()
@@ -252,20 +286,7 @@ def main() -> None:
                     for gvr, body in workload(namespace, index):
                         up.create(gvr, namespace, body)
             if args.others:
-                elsewhere = "not-selected"
-                up.create(NAMESPACES, "", {"apiVersion": "v1", "kind": "Namespace",
-                                           "metadata": {"name": elsewhere}})  # fmt: skip
-                with concurrent.futures.ThreadPoolExecutor(8) as pool:
-                    list(
-                        pool.map(
-                            lambda i: up.create(
-                                CONFIGMAPS,
-                                elsewhere,
-                                manifests.configmap(elsewhere, f"other-{i}", {"k": "v"}),
-                            ),
-                            range(args.others),
-                        )
-                    )
+                create_others(up, args.others, args.other_namespaces or -(-args.others // 10))
             up.create(SYNCER_CONFIGS, "", syncer_config(names, args.new_apis))
             syncer = wiring.build_syncer(
                 settings=Settings(syncer_name="at-rest"),
@@ -286,7 +307,9 @@ def main() -> None:
                     writes = now
                     time.sleep(10.0)
                 results["others"] = args.others
-                results["cached_objects"] = syncer.progress()["seen"]
+                results["cached"] = syncer.cache_sizes()
+                results["cached_objects"] = sum(results["cached"].values())
+                results["rss_mib"] = resident_mib()
                 own = {"upstream": dict(syncer.upstream.requests_by_verb),
                        "downstream": dict(syncer.downstream.requests_by_verb)}  # fmt: skip
                 since = time.time()
@@ -340,10 +363,11 @@ def main() -> None:
     watches = results["open_watches"]
     print(f"open watches: upstream {watches['upstream']}, downstream {watches['downstream']}")
     selected = args.namespaces * args.objects * 4
+    parts = ", ".join(f"{part} {n}" for part, n in results["cached"].items())
     print(
-        f"objects in the syncer's source caches: {results['cached_objects']} "
-        f"(selected: {selected} in {args.namespaces} namespaces, plus Namespace objects; "
-        f"{args.others} other ConfigMaps in the mailbox)"
+        f"objects the syncer caches: {results['cached_objects']} ({parts}; selected: "
+        f"{selected} in {args.namespaces} namespaces; {args.others} other ConfigMaps in the "
+        f"mailbox); resident memory of the process: {results['rss_mib']:.0f} MiB"
     )
     if not args.new_apis:
         if args.json:

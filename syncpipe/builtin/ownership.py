@@ -87,6 +87,13 @@ def parse_source_locator(value: str) -> tuple[str, str, str, str] | None:
     return group, resource, namespace, name
 
 
+def source_of(copy: RawObject) -> tuple[str, str, str, str] | None:
+    """``(group, resource, namespace, name)`` of the source a copy's locator names (None:
+    it names none, or not readably)."""
+    locator = annotations_of(copy).get(SOURCE_ANNOTATION)
+    return parse_source_locator(locator) if locator else None
+
+
 def with_source_locator(obj: RawObject, locator: str) -> RawObject:
     annotations = {**(meta(obj).get("annotations") or {}), SOURCE_ANNOTATION: locator}
     return with_metadata(obj, annotations=annotations)

@@ -247,6 +247,7 @@ class RestClient:
         *,
         resource_version: str = "",
         label_selector: str = "",
+        field_selector: str = "",
     ) -> tuple[list[RawObject], str]:
         """Every object of the collection (paginated) and the list's resourceVersion.
 
@@ -261,6 +262,8 @@ class RestClient:
             query: dict[str, Any] = {"limit": LIST_PAGE_SIZE, "continue": token}
             if label_selector:
                 query["labelSelector"] = label_selector
+            if field_selector:
+                query["fieldSelector"] = field_selector
             if resource_version and not token:
                 query["resourceVersion"] = resource_version
             page = self.request("GET", collection_path(gvr, namespace), query=query)
@@ -358,10 +361,12 @@ class RestClient:
         timeout_seconds: int,
         allow_bookmarks: bool = True,
         label_selector: str = "",
+        field_selector: str = "",
     ) -> WatchStream:
         """Open a watch; iterate the returned stream for ``(type, object)`` pairs."""
         self._count("watch")
         query = {
+            "fieldSelector": field_selector,
             "watch": "1",
             "resourceVersion": resource_version,
             "allowWatchBookmarks": "true" if allow_bookmarks else "",

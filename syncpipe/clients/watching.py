@@ -8,7 +8,9 @@ from syncpipe.model.resources import GroupVersionResource
 
 
 class CollectionListerWatcher:
-    """One collection (optionally one namespace, optionally a label selector) on one server."""
+    """One collection (optionally one namespace, optionally a label selector, optionally one
+    object by name: ``fieldSelector=metadata.name=...``, which RBAC lets ``resourceNames``
+    authorize) on one server."""
 
     def __init__(
         self,
@@ -17,11 +19,13 @@ class CollectionListerWatcher:
         *,
         namespace: str = "",
         label_selector: str = "",
+        name: str = "",
     ) -> None:
         self.rest = rest
         self.gvr = gvr
         self.namespace = namespace
         self.label_selector = label_selector
+        self.field_selector = f"metadata.name={name}" if name else ""
 
     def list(self, *, resource_version: str = "") -> tuple[list[RawObject], str]:
         return self.rest.list(
@@ -29,6 +33,7 @@ class CollectionListerWatcher:
             self.namespace,
             resource_version=resource_version,
             label_selector=self.label_selector,
+            field_selector=self.field_selector,
         )
 
     def watch(
@@ -41,4 +46,5 @@ class CollectionListerWatcher:
             timeout_seconds=timeout_seconds,
             allow_bookmarks=allow_bookmarks,
             label_selector=self.label_selector,
+            field_selector=self.field_selector,
         )

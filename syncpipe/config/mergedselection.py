@@ -228,6 +228,31 @@ class Selection:
                     found.add(rule.namespace)
         return tuple(sorted(found))
 
+    def named_namespaces(
+        self, direction: Direction, namespace_info: ResourceInfo
+    ) -> tuple[str, ...] | None:
+        """Every namespace a rule of ``direction`` selects objects in, or selects the Namespace
+        object of (``namespace_info`` is the Namespaces resource; implied Namespaces count).
+
+        ``None`` when one rule selects objects in every namespace (``"*"``) or every
+        Namespace: then no list of names covers what the selection can reach.
+        """
+        found: set[str] = set()
+        for rule in self.rules:
+            if rule.direction is not direction:
+                continue
+            if rule.namespace == names.WILDCARD:
+                return None
+            if rule.namespace:
+                found.add(rule.namespace)
+            elif rule.group == names.WILDCARD or attrs.evolve(rule.pattern, version="").matches(
+                namespace_info
+            ):
+                if rule.name == names.WILDCARD:
+                    return None
+                found.add(rule.name)
+        return tuple(sorted(found))
+
     def source_label_selector(self, direction: Direction, info: ResourceInfo) -> str:
         """A ``labelSelector`` the source side's API server can filter ``info``'s watch by.
 

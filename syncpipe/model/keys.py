@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from syncpipe.model.resources import GroupVersionResource
+from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource
 
 
 class ObjectKey(NamedTuple):
@@ -22,6 +22,14 @@ class ObjectKey(NamedTuple):
     def from_object(cls, gvr: GroupVersionResource, obj: dict[str, Any]) -> ObjectKey:
         meta = obj.get("metadata") or {}
         return cls(gvr, meta.get("namespace") or "", meta["name"])
+
+    @property
+    def watch_namespace(self) -> str:
+        """The namespace whose watch sees this object when a resource is watched namespace by
+        namespace: its own, and for a Namespace, itself (watched by name)."""
+        if not self.namespace and self.gvr.group_resource == NAMESPACE_GVR.group_resource:
+            return self.name
+        return self.namespace
 
     @property
     def cache_key(self) -> str:

@@ -262,7 +262,7 @@ class ReplayEngine(DrivesPipeline):
         self._seen_generations = tuple(self.apis[side].served.generation for side in Side)
         self._seen_config_changes = self._config_changes
         self._served_before = self._served_now()
-        self.pipeline.ensure_upstream_namespace_watch()
+        self.pipeline.scope_upstream_namespace_watch()
         self._apply_selection()
         self.pipeline.janitor.start({side: self.apis[side].served.resources for side in Side})
         self._drain()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from syncpipe.model.events import Event, EventType, Side
-from syncpipe.model.objects import RawObject, labels_of, namespace_of
+from syncpipe.model.objects import RawObject, labels_of
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.replay import selectors
 from syncpipe.replay.memstore import MemoryApi
@@ -42,7 +42,8 @@ class MemoryInformer:
         self.gvr = gvr
         self.name = f"{api.side.value}:{gvr}"
         self._matches = selectors.parse(label_selector)
-        # As the live syncer's watches of a few named namespaces: only those (empty: all).
+        # As the live syncer's watches of a few named namespaces: only those (empty: all);
+        # Namespaces themselves by name.
         self._namespaces = frozenset(namespaces)
         self._handlers: list[Handler] = []
         self._store = Store(gvr=gvr, side=api.side, listener=self._dispatch, clock=clock)
@@ -94,7 +95,7 @@ class MemoryInformer:
 
     def _in_view(self, obj: RawObject) -> bool:
         """Whether ``obj`` is one this informer's watch would see."""
-        if self._namespaces and namespace_of(obj) not in self._namespaces:
+        if self._namespaces and self._store.key_of(obj).watch_namespace not in self._namespaces:
             return False
         return self._matches(labels_of(obj))
 

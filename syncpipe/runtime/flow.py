@@ -42,7 +42,6 @@ from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import (
     RawObject,
-    annotations_of,
     meta,
     resource_version_of,
 )
@@ -200,8 +199,7 @@ class Flow:
         When the source resource is no longer selected, the key still names it (with the
         copy's version) so that the reconcile finds no source and cleans the copy up.
         """
-        locator = annotations_of(copy).get(ownership.SOURCE_ANNOTATION)
-        parsed = ownership.parse_source_locator(locator) if locator else None
+        parsed = ownership.source_of(copy)
         if parsed is None:
             return None
         group, resource, namespace, name = parsed

@@ -3,7 +3,8 @@
 ``Pipeline`` assembles the hooks (plugins, namespace mapper, transforms, the write counter),
 the deletion guard, one ``Flow`` per direction and status return; it turns configs into the
 merged selection, reconciles the source watches to it, routes source and owned-copy events
-to the queues (status pacing, echo suppression), watches upstream Namespaces, and looks for
+to the queues (status pacing, echo suppression), watches the upstream Namespaces it needs to
+know about (by name where the selection names them, like the sources), and looks for
 owned copies of resources nobody selects (the janitor). It is the ``TargetResolver`` the
 flows ask about the target side.
 
@@ -17,15 +18,16 @@ stores. A behaviour added here is in both.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
 import pluggy
 
-from syncpipe import builtin
+from syncpipe import builtin, errors
 from syncpipe.builtin import namespaces, ownership
 from syncpipe.config.mergedselection import Selection
 from syncpipe.config.settings import Settings
@@ -35,9 +37,15 @@ from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.runtime import handlers, metrics
+from syncpipe.runtime import handlers, metrics, routing
 from syncpipe.runtime.availability import ApiAvailability, ConfigNotice
-from syncpipe.runtime.flow import Flow, SourceState, Writer, sources_wanted
+from syncpipe.runtime.flow import (
+    WAIT_FOR_CACHE_SECONDS,
+    Flow,
+    SourceState,
+    Writer,
+    sources_wanted,
+)
 from syncpipe.runtime.handlers import Queue
 from syncpipe.runtime.janitor import ClusterReader, Janitor
 from syncpipe.runtime.safety import DeletionGuard, FightGuard
@@ -55,7 +63,8 @@ DIRECTION_QUEUES = {Direction.DOWN: "downsync", Direction.UP: "upsync"}
 
 
 # Opens (does not start) a watch of one collection of one side: the resource, the label
-# selector its server filters by, the namespaces watched one by one (empty: all).
+# selector its server filters by, the namespaces watched one by one (empty: all; for the
+# Namespaces resource, the Namespaces watched by name).
 OpenSource = Callable[[Side, ResourceInfo, str, tuple[str, ...]], EventSource]
 
 
@@ -138,6 +147,9 @@ class Pipeline:
         self.selection_problems: list[str] = []
         self.status_off: frozenset[str] = frozenset()
         self.upstream_namespaces: EventSource | None = None
+        # The upstream Namespaces watched by name (None: all); empty while none is needed.
+        self.upstream_namespace_scope: frozenset[str] | None = frozenset()
+        self._namespace_watch_lock = threading.RLock()
         # Whether implicit namespaces may have become empty (an owned copy deleted).
         self.collect_namespaces = True
         # Groups a copy needed that discovery did not cover (added by workers).
@@ -228,17 +240,19 @@ class Pipeline:
                 down.resources, preferred_versions=dict(down.preferred_versions)
             ),
         }
+        # Before the sources: a Namespace source borrows this watch (live).
+        self.scope_upstream_namespace_watch()
         for direction, infos in wanted.items():
             wanted_sources = sources_wanted(
-                selection,
-                direction,
-                infos,
-                # Polling lists the collection as a whole (--source poll).
-                max_namespaced_watches=0
-                if self.settings.source_mode == "poll"
-                else self.settings.max_namespaced_watches,
+                selection, direction, infos, max_namespaced_watches=self.max_namespaced_watches
             )
             self.reconcile_sources(direction, wanted_sources, changed)
+
+    @property
+    def max_namespaced_watches(self) -> int:
+        """Namespaces watched one by one at most (0 with ``--source poll``: polling lists a
+        collection as a whole)."""
+        return 0 if self.settings.source_mode == "poll" else self.settings.max_namespaced_watches
 
     def reconcile_sources(
         self,
@@ -303,28 +317,100 @@ class Pipeline:
 
     # -- upstream namespaces -----------------------------------------------------------------
 
-    def ensure_upstream_namespace_watch(self) -> None:
-        """Upstream Namespaces are always watched: a copied Namespace is deleted only when its
-        upstream Namespace is gone, which must be known even after namespaces were deselected."""
-        if self.upstream_namespaces is not None:
-            return
+    def scope_upstream_namespace_watch(self, also: str = "") -> None:
+        """Watch the upstream Namespaces the syncer needs to know about
+        (``routing.upstream_namespace_scope``; ``also``: one more, asked about by a reconcile),
+        re-opening the watch when that set changes.
+
+        A copied Namespace is deleted only when its upstream Namespace is gone, which must be
+        known even after its namespace was deselected: the Namespaces of the copies count.
+        The new watch replaces the old in one assignment; until its first list is in, a
+        question about a Namespace is answered "retry", never "gone". The Namespace copies
+        are looked at again then, so a Namespace deleted while no watch covered it is seen.
+        """
         served = self.driver.served(Side.UPSTREAM)
         info = None if served is None else served.by_gvr(NAMESPACE_GVR)
         if info is None:
             return
-        informer = self.driver.open_source(Side.UPSTREAM, info, "", ())
-        queue = self.driver.queues[DIRECTION_QUEUES[Direction.DOWN]]
-        informer.add_handler(handlers.on_upstream_namespace(queue))
-        informer.start()
-        self.upstream_namespaces = informer
+        scope = routing.upstream_namespace_scope(
+            self.hooks.ctx.selection,
+            info,
+            itertools.chain(self._copied_namespaces(), (also,) if also else ()),
+            max_namespaced_watches=self.max_namespaced_watches,
+        )
+        with self._namespace_watch_lock:
+            if scope == self.upstream_namespace_scope:
+                return
+            old = self.upstream_namespaces
+            self.upstream_namespaces = None  # not lent to the watch replacing it
+            informer = None
+            if scope is None or scope:
+                informer = self.driver.open_source(
+                    Side.UPSTREAM, info, "", tuple(sorted(scope or ()))
+                )
+                informer.add_handler(
+                    handlers.on_upstream_namespace(
+                        self.driver.queues[DIRECTION_QUEUES[Direction.DOWN]]
+                    )
+                )
+            self.upstream_namespaces = informer
+            self.upstream_namespace_scope = scope
+            self._reopen_namespace_source()
+            if informer is not None:
+                informer.start()
+        log.info(
+            "upstream Namespaces watched: %s",
+            "all" if scope is None else ", ".join(sorted(scope)) or "none",
+        )
+        if old is not None:
+            old.stop(timeout=2.0)
+        with self.targets_lock:
+            copies = self.targets.get((Direction.DOWN, NAMESPACE_GVR))
+        if copies is not None:
+            copies.resync()
+
+    def _copied_namespaces(self) -> Iterator[str]:
+        """The upstream Namespaces whose copies this syncer owns downstream (their locators;
+        read only when the scope asks, not under a wildcard)."""
+        with self.targets_lock:
+            copies = self.targets.get((Direction.DOWN, NAMESPACE_GVR))
+        if copies is None:
+            return
+        for key in list(copies.store):
+            copy = copies.store.get(key)
+            source = None if copy is None else ownership.source_of(copy)
+            if source is not None and source[:2] == ("", NAMESPACE_GVR.resource):
+                yield source[3]
+
+    def _reopen_namespace_source(self) -> None:
+        """A Namespace source borrows the upstream Namespace watch (live): after that watch
+        was replaced, borrow the new one (one assignment, as ``reconcile_sources`` does)."""
+        flow = self.flows[Direction.DOWN]
+        current = flow.sources.get(NAMESPACE_GVR)
+        if current is None or current.informer is None:
+            return
+        fresh = attrs.evolve(current, informer=None)
+        fresh.informer = self._start_source(Direction.DOWN, fresh)
+        flow.sources[NAMESPACE_GVR] = fresh
+        current.informer.stop(timeout=2.0)
 
     def upstream_namespace_exists(self, name: str) -> bool | None:
-        """Whether upstream has namespace ``name``; ``None`` when that is not known (yet)."""
-        informer = self.upstream_namespaces
-        if informer is None or not informer.has_synced():
-            return None
+        """Whether upstream has namespace ``name``; ``None`` when that cannot be known (not
+        served, not recorded). A Namespace no watch covers yet gets one; until a watch's first
+        list is in, the reconcile asking is retried."""
         if not self.driver.collection_known(Side.UPSTREAM, NAMESPACE_GVR):
             return None
+        scope = self.upstream_namespace_scope
+        if scope is not None and name not in scope:
+            self.scope_upstream_namespace_watch(also=name)
+        with self._namespace_watch_lock:
+            informer, scope = self.upstream_namespaces, self.upstream_namespace_scope
+        if informer is None or (scope is not None and name not in scope):
+            return None
+        if not informer.has_synced():
+            raise errors.RetryableError(
+                f"upstream Namespace {name} not known yet", delay=WAIT_FOR_CACHE_SECONDS
+            )
         return informer.store.get(ObjectKey(NAMESPACE_GVR, "", name)) is not None
 
     # -- owned copies (TargetResolver) -------------------------------------------------------

@@ -2,7 +2,8 @@
 
 What kind of source a collection gets: a watch another part of the syncer already keeps open
 for itself (CRDs, APIServices, upstream Namespaces) is lent (``SharedSource``); a few named
-namespaces get one reflector each into one store (``NamespacedInformer``); ``--source poll``
+namespaces get one reflector each into one store (``NamespacedInformer``; Namespaces
+themselves are watched by name); ``--source poll``
 or a resource without the watch verb is polled (``PollingSource``); anything else gets an
 ``Informer`` (list, then watch).
 """
@@ -15,7 +16,7 @@ from syncpipe.clients.rest import RestClient
 from syncpipe.clients.watching import CollectionListerWatcher
 from syncpipe.config.settings import Settings
 from syncpipe.model.events import Side
-from syncpipe.model.resources import GroupVersionResource, ResourceInfo
+from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.source.informer import EventSource, Informer, NamespacedInformer, SharedSource
 from syncpipe.source.polling import PollingSource
 
@@ -56,10 +57,7 @@ class RestSources:
                 gvr=info.gvr,
                 side=side,
                 lister_watchers={
-                    ns: CollectionListerWatcher(
-                        rest, info.gvr, namespace=ns, label_selector=label_selector
-                    )
-                    for ns in namespaces
+                    ns: _in_namespace(rest, info, ns, label_selector) for ns in namespaces
                 },
                 resync_period=self._settings.resync_period,
             )
@@ -86,3 +84,17 @@ class RestSources:
             lister_watcher=lister_watcher,
             resync_period=self._settings.resync_period,
         )
+
+
+def _in_namespace(
+    rest: RestClient, info: ResourceInfo, namespace: str, label_selector: str
+) -> CollectionListerWatcher:
+    """The lister-watcher of ``info``'s objects in ``namespace``: a Namespace is in itself,
+    so Namespaces are listed and watched by name (``fieldSelector=metadata.name=...``)."""
+    if not info.namespaced and info.gvr.group_resource == NAMESPACE_GVR.group_resource:
+        return CollectionListerWatcher(
+            rest, info.gvr, name=namespace, label_selector=label_selector
+        )
+    return CollectionListerWatcher(
+        rest, info.gvr, namespace=namespace, label_selector=label_selector
+    )

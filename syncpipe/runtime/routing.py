@@ -12,6 +12,8 @@ deletes) always queue the reconcile, so a periodic resync still re-checks every 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from syncpipe.config.mergedselection import Selection
 from syncpipe.model.events import Direction, Event, EventType
 from syncpipe.model.resources import ResourceInfo
@@ -103,3 +105,29 @@ def source_namespaces(
     if not namespaces or len(namespaces) > max_namespaced_watches:
         return ()
     return namespaces
+
+
+def upstream_namespace_scope(
+    selection: Selection,
+    namespace_info: ResourceInfo,
+    copied: Iterable[str],
+    *,
+    max_namespaced_watches: int,
+) -> frozenset[str] | None:
+    """The upstream Namespaces to watch by name (``None``: all of them, one watch).
+
+    The syncer needs to know about the namespaces the selection names for downsync (objects
+    in them, or their Namespace objects) and the upstream Namespaces of the Namespace copies
+    it owns (``copied``, from their locators, consumed only without a wildcard: a copy whose
+    namespace was deselected is deleted once its upstream Namespace is gone, which the
+    syncer must still see). With a namespace wildcard, or more than
+    ``max_namespaced_watches`` names (0: never), one cluster-wide watch, as for the
+    resources (``source_namespaces``). An empty set: nothing to watch.
+    """
+    named = selection.named_namespaces(Direction.DOWN, namespace_info)
+    if named is None:
+        return None
+    wanted = frozenset(named).union(copied)
+    if len(wanted) > max_namespaced_watches:
+        return None
+    return wanted

@@ -233,6 +233,14 @@ class Syncer(DrivesPipeline):
     def owned_count(self) -> int:
         return self.pipeline.owned_count()
 
+    def cache_sizes(self) -> dict[str, int]:
+        """Objects this syncer caches, by part (see ``syncerstats.cache_sizes``)."""
+        return syncerstats.cache_sizes(
+            self.flows,
+            owned=self.owned_count(),
+            upstream_namespaces=self.pipeline.upstream_namespaces,
+        )
+
     def statistics(self) -> dict[str, Any]:
         return {
             "sources": {d.value: len(f.sources) for d, f in self.flows.items()},
@@ -379,7 +387,7 @@ class Syncer(DrivesPipeline):
         """Discovery of both sides in ``groups`` (``None``: all), and what follows from it."""
         appeared = self._discovery.refresh(now, groups)
         self._configs.ensure(self._discovery.results[Side.UPSTREAM].by_gvr())
-        self.pipeline.ensure_upstream_namespace_watch()
+        self.pipeline.scope_upstream_namespace_watch()
         # A resource that appeared since (a CRD, an APIService back, a group now covered)
         # may hold copies of ours from before: once started, the janitor looks at those.
         self.pipeline.served_changed(appeared)

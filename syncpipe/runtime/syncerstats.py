@@ -40,6 +40,21 @@ def cached_sources(flows: Mapping[Direction, Flow]) -> int:
     )
 
 
+def cache_sizes(
+    flows: Mapping[Direction, Flow], *, owned: int, upstream_namespaces: EventSource | None
+) -> dict[str, int]:
+    """Objects cached, by part: source caches (a lent one counted where it is owned), owned
+    copies, upstream Namespaces."""
+    sources = sum(
+        len(s.informer.store)
+        for flow in flows.values()
+        for s in flow.sources.values()
+        if s.informer is not None and not isinstance(s.informer, SharedSource)
+    )
+    namespaces = 0 if upstream_namespaces is None else len(upstream_namespaces.store)
+    return {"sources": sources, "owned copies": owned, "upstream Namespaces": namespaces}
+
+
 def writes(requests_by_verb: Iterable[Mapping[str, int]]) -> int:
     """Writes so far, over the clients' request counters."""
     return sum(

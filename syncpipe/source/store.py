@@ -148,9 +148,9 @@ _T = TypeVar("_T")
 def _split(
     items: dict[ObjectKey, _T], namespace: str
 ) -> tuple[dict[ObjectKey, _T], dict[ObjectKey, _T]]:
-    """``items`` in ``namespace``, and the others."""
-    inside = {k: v for k, v in items.items() if k.namespace == namespace}
-    return inside, {k: v for k, v in items.items() if k.namespace != namespace}
+    """``items`` in ``namespace`` (``ObjectKey.watch_namespace``), and the others."""
+    inside = {k: v for k, v in items.items() if k.watch_namespace == namespace}
+    return inside, {k: v for k, v in items.items() if k.watch_namespace != namespace}
 
 
 class Store:

@@ -1,7 +1,8 @@
 """Watch scope follows the selection, through ``syncpipe run`` on the real control planes.
 
-A syncer whose configs name their namespaces lists and watches those namespaces only: the
-mailbox's other objects (every other edge's workload) are neither sent to it nor cached.
+A syncer whose configs name their namespaces lists and watches those namespaces only (and
+their Namespace objects by name): the mailbox's other objects (every other edge's workload,
+every other edge's namespace) are neither sent to it nor cached.
 """
 
 from __future__ import annotations
@@ -60,12 +61,11 @@ def test_named_namespaces_are_watched_one_by_one_and_nothing_else_is_cached(
     syncer = syncer_cli()
     h.wait_get(down_rest, h.CM, mine, "mine-2")
     seen = _initial_sync_seen(syncer)
-    # Namespace objects are watched cluster-wide (a selected namespace's object is copied),
-    # and other tests' namespaces may be there: count the ConfigMaps only.
-    namespaces = len(up_rest.list(h.NS)[0])
-    configmaps = seen - namespaces
-    assert configmaps < OTHERS, f"the syncer cached {configmaps} ConfigMaps: the other's too"
+    # Its 3 ConfigMaps and its Namespace (copied too, watched by name): nothing else, not
+    # the other namespace's objects nor other tests' Namespaces.
+    assert seen == 4, f"the syncer cached {seen} objects: more than its selection"
     assert f"v1/configmaps (in {mine})" in syncer.log_text()
+    assert f"upstream Namespaces watched: {mine}" in syncer.log_text()
 
     # Selecting the other namespace too watches it as well, from then on.
     _select(up_rest, unique_name, mine, other)

@@ -172,3 +172,15 @@ def test_an_informer_of_named_namespaces_sees_only_their_objects():
     api.apply_recorded(CM, EventType.ADDED, configmap("web", "b", {"k": "v"}))
     assert sorted(key.cache_key for key in informer.store) == ["shop/a", "web/a", "web/b"]
     assert [e.key.cache_key for e in events] == ["shop/a", "web/a", "web/b"]
+
+
+def test_an_informer_of_named_namespaces_sees_those_namespace_objects_by_name():
+    """As the live syncer's watch of upstream Namespaces by name (``metadata.name``)."""
+    api = memory()
+    for ns in ("shop", "web", "other"):
+        api.apply_recorded(NS, EventType.ADDED, namespace(ns))
+    informer = MemoryInformer(api=api, gvr=NS, namespaces=("shop", "web"), clock=lambda: 0.0)
+    informer.start()
+    api.apply_recorded(NS, EventType.DELETED, namespace("web"))
+    api.apply_recorded(NS, EventType.ADDED, namespace("more"))
+    assert [key.name for key in informer.store] == ["shop"]

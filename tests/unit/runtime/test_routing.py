@@ -192,3 +192,81 @@ def test_only_downsync_sources_in_few_named_namespaces_are_watched_per_namespace
     assert routing.source_namespaces(selection, down, cms, max_namespaced_watches=0) == ()
     # The edge's own cluster is watched cluster-wide for upsync.
     assert routing.source_namespaces(selection, up, info("secrets"), max_namespaced_watches=9) == ()
+
+
+NAMESPACES = ResourceInfo(
+    gvr=GroupVersionResource("", "v1", "namespaces"),
+    kind="Namespace",
+    namespaced=False,
+    verbs=frozenset({"list", "watch"}),
+)
+
+
+def _selection(spec: dict[str, Any]) -> Any:
+    from syncpipe.config.mergedselection import Selection
+    from syncpipe.config.syncerconfig import parse_config
+
+    config = {
+        "apiVersion": "edge.kubestellar.io/v2alpha1",
+        "kind": "SyncerConfig",
+        "metadata": {"name": "a"},
+        "spec": spec,
+    }
+    return Selection.from_configs([parse_config(config)])
+
+
+def _in_namespaces(*namespaces: str) -> dict[str, Any]:
+    resources = [{"group": "", "resource": "configmaps", "apiVersion": "v1"}]
+    return {"namespaceScope": {"namespaces": list(namespaces), "resources": resources}}
+
+
+def _namespace_objects(*names: str) -> dict[str, Any]:
+    entry = {"group": "", "resource": "namespaces", "apiVersion": "v1", "objects": list(names)}
+    return {"clusterScope": [entry]}
+
+
+@pytest.mark.parametrize(
+    ("spec", "copied", "expected"),
+    [
+        # The selection's namespaces, and the Namespaces of the copies the syncer owns.
+        (_in_namespaces("x", "y"), (), {"x", "y"}),
+        (_in_namespaces("x"), ("gone-from-selection",), {"x", "gone-from-selection"}),
+        # Namespaces selected by name in clusterScope.
+        (_namespace_objects("n1", "n2"), (), {"n1", "n2"}),
+        ({**_in_namespaces("x"), **_namespace_objects("n1")}, (), {"x", "n1"}),
+        # Any namespace, or every Namespace: one cluster-wide watch.
+        (_in_namespaces("*"), (), None),
+        (_namespace_objects("*"), (), None),
+        ({**_in_namespaces("x"), **_namespace_objects("*")}, ("x",), None),
+        # More than the threshold (3 here): cluster-wide.
+        (_in_namespaces("a", "b", "c"), ("d",), None),
+        (_in_namespaces("a", "b"), ("c",), {"a", "b", "c"}),
+        # Nothing selected, no copies: nothing to watch.
+        ({}, (), set()),
+    ],
+)
+def test_upstream_namespaces_are_watched_by_name_where_everything_needed_is_named(
+    spec: dict[str, Any], copied: tuple[str, ...], expected: set[str] | None
+) -> None:
+    scope = routing.upstream_namespace_scope(
+        _selection(spec), NAMESPACES, copied, max_namespaced_watches=3
+    )
+    assert scope == (None if expected is None else frozenset(expected))
+
+
+def test_upstream_namespaces_are_watched_cluster_wide_when_per_namespace_watches_are_off() -> None:
+    scope = routing.upstream_namespace_scope(
+        _selection(_in_namespaces("x")), NAMESPACES, (), max_namespaced_watches=0
+    )
+    assert scope is None
+
+
+def test_upsync_selections_do_not_widen_the_upstream_namespace_watch() -> None:
+    spec = {
+        **_in_namespaces("x"),
+        "upsync": [{"resources": ["secrets"], "namespaces": ["*"], "names": ["*"]}],
+    }
+    scope = routing.upstream_namespace_scope(
+        _selection(spec), NAMESPACES, (), max_namespaced_watches=5
+    )
+    assert scope == frozenset({"x"})

@@ -285,3 +285,23 @@ def test_a_relist_of_one_namespace_replaces_that_namespace_only():
         (EventType.DELETED, "a", True),
     ]
     assert store.get(ObjectKey(CONFIGMAPS, "two", "b")) == configmap("b", "2", namespace="two")
+
+
+def test_a_relist_of_one_namespace_object_by_name_replaces_that_namespace_only():
+    """Namespaces watched by name fill one store, each name's list its own slice."""
+    events: list[Event] = []
+    store = Store(gvr=NAMESPACES, side=Side.UPSTREAM, listener=events.append)
+
+    def namespace(name: str, rv: str) -> dict:
+        return {"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": name, "resourceVersion": rv}}  # fmt: skip
+
+    store.replace([namespace("one", "1")], "1", namespace="one")
+    store.replace([namespace("two", "2")], "2", namespace="two")
+    store.replace([], "3", namespace="one")  # gone while the watch was down
+    assert [k.name for k in store] == ["two"]
+    assert [(e.type, e.key.name) for e in events] == [
+        (EventType.ADDED, "one"),
+        (EventType.ADDED, "two"),
+        (EventType.DELETED, "one"),
+    ]
