@@ -10,10 +10,11 @@ in a watch thread as the event is decoded (``StatusWatch``), or just before a wr
 
 The **floor** is a status write made directly upstream (on ``floor``, an object the syncer
 does not select), from before the write until the upstream watch shows it: one write + one
-notification, the least any status return costs once the status exists. One floor sample is
-taken before each change, so floor and changes see the same load (the machine is shared, and
-its load drifts over minutes); the floor taken before the syncer starts is printed too. Three
-ratios, each of a p50 to the floor's p50:
+notification, the least any status return costs once the status exists. One floor sample on
+either side is taken before each change, so floors and changes see the same load (the
+machine is shared, and its load drifts over minutes); the floor taken before the syncer
+starts is printed too. Three ratios, each of a p50 to the floor's p50 (the samples are in
+the JSON):
 
 * **from visible** (what the target is judged on): from the moment the change is visible
   downstream — the benchmark's own downstream watch decodes its event; the syncer's watch
@@ -24,7 +25,7 @@ ratios, each of a p50 to the floor's p50:
   shows it. The path holds two hops (the change downstream and its watch, then the syncer's
   write upstream and its watch), so it is also given
 * **to both hops**: the end-to-end p50 against the floor plus the downstream hop, measured
-  the same way on an object the syncer does not select.
+  the same way (and in turn too) on an object the syncer does not select downstream.
 
 A change within the settle window of the previous one waits for the window's end (the burst
 below, not the isolated changes).
@@ -163,13 +164,20 @@ def isolated_samples(
 ) -> dict[str, list[float]]:
     """Milliseconds per isolated status change of ``w`` downstream until the upstream watch
     shows it, from the downstream write (``end_to_end``) and from the downstream watch's event
-    (``from_visible``); each change is preceded by a floor sample (``floor``: a status write
-    on the unselected ``floor`` upstream), so both see the same load."""
-    samples: dict[str, list[float]] = {"end_to_end": [], "from_visible": [], "floor": []}
+    (``from_visible``); each change is preceded by a floor sample on either side (``floor``,
+    ``downstream_hop``: a status write on the unselected ``floor`` object and its watch
+    event), so all see the same load."""
+    samples: dict[str, list[float]] = {
+        "end_to_end": [],
+        "from_visible": [],
+        "floor": [],
+        "downstream_hop": [],
+    }
     for i in range(count):
         time.sleep(settle)  # quiet: each change is a quiet object's first
         seq = f"{prefix}-{i}"
         samples["floor"] += hop_samples(up, up_watch, f"{seq}-floor", 1, FLOOR_OBJECT)
+        samples["downstream_hop"] += hop_samples(down, down_watch, f"{seq}-hop", 1, FLOOR_OBJECT)
         started = write_status(down, seq)
         upstream = up_watch.wait_for(seq)
         visible = down_watch.wait_for(seq)
@@ -270,14 +278,11 @@ def main() -> None:
                     wait(lambda: down.get_or_none(WIDGETS, "", "w"))
                     wait(syncer.ready.is_set)
                     if down_watch is None:
-                        # The other half of the syncer's path: a write downstream until a
-                        # downstream watch shows it (an object the syncer does not select).
-                        # The CRD is served downstream once the syncer copied it.
+                        # The downstream floor object (one the syncer does not select) and
+                        # watch: the CRD is served downstream once the syncer copied it.
                         body = {"apiVersion": f"{GROUP}/v1", "kind": "Widget"}
                         down.create(WIDGETS, "", {**body, "metadata": {"name": FLOOR_OBJECT}})
                         down_watch = StatusWatch(down)
-                        hops = hop_samples(down, down_watch, "hop", args.updates, FLOOR_OBJECT)
-                        results["downstream_hop_ms"] = summary(hops)
                     isolated = isolated_samples(
                         up,
                         down,
@@ -305,9 +310,11 @@ def main() -> None:
                     summary(isolated["from_visible"]),
                 )
                 floor_in_turn = summary(isolated["floor"])
-                both_hops = floor_in_turn["p50"] + results["downstream_hop_ms"]["p50"]
+                downstream_hop = summary(isolated["downstream_hop"])
+                both_hops = floor_in_turn["p50"] + downstream_hop["p50"]
                 results[f"settle_{settle}"] = {
                     "floor_in_turn_ms": floor_in_turn,
+                    "downstream_hop_in_turn_ms": downstream_hop,
                     "from_visible_ms": visible,
                     "from_visible_ratio_p50": visible["p50"] / floor_in_turn["p50"],
                     "end_to_end_ms": end_to_end,
@@ -315,6 +322,7 @@ def main() -> None:
                     "end_to_end_ratio_p50_to_both_hops": end_to_end["p50"] / both_hops,
                     "burst_changes": args.burst,
                     "burst_upstream_writes": burst_writes,
+                    "samples_ms": isolated,
                 }
             watch.close()
             if down_watch is not None:
@@ -324,15 +332,15 @@ def main() -> None:
     floor_ms = results["floor_ms"]
     print(
         f"floor before the syncer (write upstream, upstream watch): p50 {floor_ms['p50']:.1f} ms, "
-        f"p99 {floor_ms['p99']:.1f} ms; the same downstream: p50 "
-        f"{results['downstream_hop_ms']['p50']:.1f} ms"
+        f"p99 {floor_ms['p99']:.1f} ms"
     )
     for settle in args.settle:
         r = results[f"settle_{settle}"]
         floor, visible, end_to_end = r["floor_in_turn_ms"], r["from_visible_ms"], r["end_to_end_ms"]
         print(
             f"status return, settle {format_duration(settle)}: "
-            f"floor in turn p50 {floor['p50']:.1f} ms, p99 {floor['p99']:.1f} ms; "
+            f"floor in turn p50 {floor['p50']:.1f} ms, p99 {floor['p99']:.1f} ms "
+            f"(downstream p50 {r['downstream_hop_in_turn_ms']['p50']:.1f} ms); "
             f"from visible downstream p50 {visible['p50']:.1f} ms, p99 {visible['p99']:.1f} ms, "
             f"ratio p50 {r['from_visible_ratio_p50']:.2f}; "
             f"end to end p50 {end_to_end['p50']:.1f} ms, p99 {end_to_end['p99']:.1f} ms, "
