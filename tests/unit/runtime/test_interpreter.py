@@ -54,20 +54,6 @@ def test_frozen_objects_are_out_of_the_collectors_walks_until_thawed() -> None:
     assert tracked(alive)
 
 
-def unreachable_cycle() -> weakref.ref[Node]:
-    """A reference cycle nothing else refers to (only the collector frees it)."""
-    a, b = Node(), Node()
-    a.other, b.other = b, a
-    return weakref.ref(a)
-
-
-@pytest.mark.usefixtures("restored_interpreter")
-def test_garbage_is_collected_before_it_could_be_frozen() -> None:
-    garbage = unreachable_cycle()
-    interpreter.freeze_long_lived_objects()
-    assert garbage() is None
-
-
 @pytest.mark.usefixtures("restored_interpreter")
 def test_a_frozen_cycle_dropped_later_is_collected_once_thawed() -> None:
     a, b = Node(), Node()
