@@ -27,8 +27,11 @@ the JSON):
 * **to both hops**: the end-to-end p50 against the floor plus the downstream hop, measured
   the same way (and in turn too) on an object the syncer does not select downstream.
 
-A change within the settle window of the previous one waits for the window's end (the burst
-below, not the isolated changes).
+The syncer runs in this process, so its watches and the benchmark's share one interpreter
+lock: the benchmark's upstream watch sees an event ~0.4 ms after the syncer's own, for the
+floor's events (the syncer watches the ``floor`` object too) as for the changes'. A change
+within the settle window of the previous one waits for the window's end (the burst below,
+not the isolated changes).
 
 Then a burst: ``--burst`` status changes written downstream within one second, evenly
 spaced; once the last one is upstream and a settle window passed, the upstream watch's
