@@ -29,7 +29,7 @@ the JSON):
 
 The syncer runs in this process, so its watches and the benchmark's share one interpreter
 lock: the benchmark's upstream watch sees an event ~0.4 ms after the syncer's own, for the
-floor's events (the syncer watches the ``floor`` object too) as for the changes'. A change
+floor's events (the syncer watches the ``floor`` object too) as for the changes. A change
 within the settle window of the previous one waits for the window's end (the burst below,
 not the isolated changes).
 
