@@ -13,7 +13,6 @@ and the heartbeat.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from typing import Any
@@ -31,7 +30,14 @@ from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
-from syncpipe.runtime import apiwatch, metrics, namespacecleanup, ratelimit, syncerstats
+from syncpipe.runtime import (
+    apiwatch,
+    interpreter,
+    metrics,
+    namespacecleanup,
+    ratelimit,
+    syncerstats,
+)
 from syncpipe.runtime.availability import ConfigNotice
 from syncpipe.runtime.configwatch import ConfigWatch
 from syncpipe.runtime.controller import Controller
@@ -200,10 +206,8 @@ class Syncer(DrivesPipeline):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        # The pipeline hands each event across threads (watch → dispatch → worker); with
-        # CPython's default 5 ms switch interval a busy thread delays every handoff by up to
-        # that much, which dominated single-change latency. 1 ms costs little throughput.
-        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
+        interpreter.prefer_prompt_handoffs()
+        interpreter.freeze_long_lived_objects()  # the modules and the composition
         self.hooks.startup(self)
         for name, controller in self.controllers.items():
             if name != "status" or self.settings.status_return:
@@ -222,6 +226,7 @@ class Syncer(DrivesPipeline):
         for controller in self.controllers.values():
             controller.stop(timeout=timeout)
         self.hooks.shutdown(self)
+        interpreter.thaw_frozen_objects()
 
     def alive(self) -> bool:
         """False once the control loop thread died (liveness: restart the process)."""
@@ -429,6 +434,7 @@ class Syncer(DrivesPipeline):
             log.info(
                 "initial sync done: %d informers, %d owned", len(informers), self.owned_count()
             )
+            interpreter.freeze_long_lived_objects()  # and the initial caches
             self.ready.set()
 
     def serving(self) -> bool:

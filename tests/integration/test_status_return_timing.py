@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 
 import pytest
@@ -60,3 +61,21 @@ def test_a_quiet_objects_status_goes_up_at_once_and_a_burst_after_it_in_one_writ
     finally:
         seen.close()
         syncer.stop(timeout=10)
+
+
+def test_a_ready_syncer_keeps_its_objects_out_of_the_collectors_walks_until_it_stops(
+    make_syncer, gadgets, unique_name, down_rest
+):
+    # A full collection walks every object the collector tracks and stops every thread
+    # meanwhile, status return's too (runtime.interpreter).
+    syncer = make_syncer(unique_name)
+    syncer.start()
+    try:
+        wait_for(lambda: down_rest.get_or_none(gadgets, "", "g"), timeout=30, ignore=(Exception,))
+        wait_for(syncer.ready.is_set, timeout=60, message="syncer not ready")
+        assert gc.get_freeze_count() > 0
+        assert not any(o is syncer.pipeline for o in gc.get_objects())
+    finally:
+        syncer.stop(timeout=10)
+    assert gc.get_freeze_count() == 0
+    assert any(o is syncer.pipeline for o in gc.get_objects())
