@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 # Group versions asked at once (the connection pool holds more than this).
 DISCOVERY_CONCURRENCY = 8
 
+# Where an API server says whether it is ready to serve (its post-start hooks included).
+READINESS_PATH = "/readyz"
+# How long a readiness probe may take: a server that does not answer at once is not ready.
+READINESS_TIMEOUT = 5.0
+
 
 @attrs.frozen(kw_only=True)
 class DiscoveryResult:
@@ -94,6 +99,24 @@ def _resources_of(
             )
         )
     return infos
+
+
+def server_ready(rest: RestClient) -> bool | None:
+    """Whether ``rest``'s server says it is ready (``GET /readyz``); ``None`` when it does not
+    say (the probe is forbidden, unauthorised or not served there).
+
+    A kube-apiserver serves requests seconds before it is ready, and meanwhile its discovery
+    is incomplete without a single error: ``/apis`` lists only the groups whose APIService
+    registration already ran (measured on a restarted 1.20 server: 19 resources in 2 groups,
+    ``apps`` missing, for 3 to 7 s). Such an answer must not replace a complete one.
+    """
+    try:
+        rest.raw("GET", READINESS_PATH, timeout=READINESS_TIMEOUT)
+    except (errors.ApiUnauthorized, errors.ApiForbidden, errors.ApiNotFound):
+        return None
+    except errors.ApiError:
+        return False
+    return True
 
 
 def discover(rest: RestClient, *, groups: Collection[str] | None = None) -> DiscoveryResult:

@@ -23,6 +23,9 @@ from syncpipe.source.informer import EventSource
 
 log = logging.getLogger(__name__)
 
+# A side whose API server is not ready yet is asked again this soon (its last answer stays).
+NOT_READY_RETRY_SECONDS = 1.0
+
 
 class LiveDiscovery:
     """Discovery of both sides and the watches that say when to refresh it."""
@@ -46,6 +49,8 @@ class LiveDiscovery:
         # Lookups by kind and by GVR on the per-object path: built once per refresh.
         self._indexes: dict[Side, IndexedDiscovery] = {}
         self._last = 0.0
+        # Sides whose server was not ready at the last refresh (logged once per episode).
+        self.not_ready: set[Side] = set()
         self.api_watches = {
             side: apiwatch.ApiWatch(
                 side=side,
@@ -76,20 +81,30 @@ class LiveDiscovery:
         return self.requested or sweep or retry, sweep
 
     def refresh(self, now: float, groups: frozenset[str] | None) -> dict[Side, list[ResourceInfo]]:
-        """Discovery of both sides in ``groups`` (``None``: all); returns what appeared."""
+        """Discovery of both sides in ``groups`` (``None``: all); returns what appeared.
+
+        A side whose server says it is not ready keeps its last answer: such a server answers
+        discovery incompletely without an error (``clients.discovery.server_ready``), and
+        taking that answer would make every resource it left out look gone. It is asked
+        again in ``NOT_READY_RETRY_SECONDS``.
+        """
         self.requested = False
         with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="discover") as pool:
             futures = {
-                side: pool.submit(discovery.discover, self._clients[side], groups=groups)
+                side: pool.submit(self._discover, side, groups)
                 for side in (Side.UPSTREAM, Side.DOWNSTREAM)
             }
-            found = {side: future.result() for side, future in futures.items()}
+            answers = {side: future.result() for side, future in futures.items()}
         before = {side: result.by_gvr() for side, result in self.results.items()}
+        found = {
+            side: self.results[side] if answer is None else answer
+            for side, answer in answers.items()
+        }
         self.results = found
         self.scope = groups
         self._indexes = {side: IndexedDiscovery.of(result) for side, result in found.items()}
         self._last = now
-        self.retry_due = None
+        self.retry_due = now + NOT_READY_RETRY_SECONDS if self.not_ready else None
         for side, watch in self.api_watches.items():
             watch.ensure(found[side])
         missing = set().union(
@@ -99,7 +114,7 @@ class LiveDiscovery:
             self._pending_retries = 0
         elif self._pending_retries < apiwatch.PENDING_MAX_RETRIES:
             self._pending_retries += 1
-            self.retry_due = now + apiwatch.PENDING_RETRY_SECONDS
+            self.retry_due = now + apiwatch.PENDING_RETRY_SECONDS  # sooner than a not-ready retry
         elif self._pending_retries == apiwatch.PENDING_MAX_RETRIES:
             self._pending_retries += 1
             log.warning("established CRDs not in discovery (until the next sweep): %s", missing)
@@ -107,6 +122,20 @@ class LiveDiscovery:
             side: [i for i in result.resources if i.gvr not in before.get(side, {})]
             for side, result in found.items()
         }
+
+    def _discover(
+        self, side: Side, groups: frozenset[str] | None
+    ) -> discovery.DiscoveryResult | None:
+        """``side``'s discovery, or None when its server is not ready and an earlier answer
+        exists (at the start there is none: the syncer takes what it gets rather than wait)."""
+        rest = self._clients[side]
+        if side in self.results and discovery.server_ready(rest) is False:
+            if side not in self.not_ready:
+                log.info("the %s API server is not ready: keeping its last discovery", side.value)
+            self.not_ready.add(side)
+            return None
+        self.not_ready.discard(side)
+        return discovery.discover(rest, groups=groups)
 
     def api_informers(self) -> list[EventSource]:
         """The CRD and APIService watches of both sides."""

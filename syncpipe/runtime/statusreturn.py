@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from syncpipe import errors
 from syncpipe.hooks import chain
 from syncpipe.model.events import Direction, Side
 from syncpipe.model.keys import ObjectKey
+from syncpipe.runtime.flow import WAIT_FOR_API_SECONDS, WAIT_FOR_CACHE_SECONDS
 from syncpipe.runtime.routing import SERVER_OWNED_STATUS
 from syncpipe.sink import reconcileplan
 
-if TYPE_CHECKING:  # the flow imports this module; its types only for the checker
+if TYPE_CHECKING:
     from syncpipe.runtime.flow import Flow, Writer
 
 
@@ -49,12 +51,22 @@ class StatusReturn:
     def reconcile(self, key: ObjectKey) -> None:
         flow = self.flow
         source = flow.sources.get(key.gvr)
-        if source is None or source.informer is None or not source.informer.has_synced():
-            return  # not known yet: the source's first list queues every key again
+        if source is None or source.informer is None:
+            return  # not selected (any more): nothing to return the status to
+        # "Not known yet" is retried, never taken for "nothing to do": only a later change
+        # of the copy's status would queue the key again, and a settled copy has none.
+        if not source.informer.has_synced():
+            raise errors.RetryableError(
+                "upstream cache not synced yet", delay=WAIT_FOR_CACHE_SECONDS
+            )
         upstream_obj = source.informer.store.get(key)
         target, info = flow.known_target(key)
         copy = None
-        if target is not None and info is not None:
+        if target is not None:
+            if info is None:  # the copy's resource is not (yet) in the downstream's discovery
+                raise errors.RetryableError(
+                    f"{target.gvr} is not served downstream yet", delay=WAIT_FOR_API_SECONDS
+                )
             copy = flow.resolver.target_informer(flow.direction, info).store.get(target)
         blocked = reconcileplan.status_return_blocked(
             key=key,

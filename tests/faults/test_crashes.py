@@ -10,11 +10,17 @@ Deployments' status came back upstream. The time from "healed" to "converged" is
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 
+from syncpipe import errors
+from syncpipe.model.events import Side
+from syncpipe.model.resources import ResourceInfo
+from syncpipe.runtime.livediscovery import LiveDiscovery
 from syncpipe.runtime.syncer import SYNCER_CONFIGS
+from syncpipe.source.store import Store
 from syncpipe.testing import wait_for
 from tests.faults import helpers as h
 
@@ -186,3 +192,52 @@ def test_syncer_killed_mid_sync_restarts_and_converges_without_rewriting_synced_
     assert creates == CONFIGMAPS - len(synced)
     assert patches == (1 if ns_pending else 0)
     assert second.alive()
+
+
+class _Idle:
+    """A source that never reports anything (the CRD/APIService watches are not under test)."""
+
+    def __init__(self, side: Side, info: ResourceInfo) -> None:
+        self.store = Store(gvr=info.gvr, side=side)
+
+    def add_handler(self, handler: object) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+
+def test_discovery_keeps_its_last_answer_while_a_restarted_api_server_is_not_ready(
+    planes, up, down
+):
+    """A restarted kube-apiserver answers discovery before it is ready, without an error but
+    without most groups (``apps`` among them). The syncer keeps the last complete answer
+    until the server is ready: a Deployment copy's API never looks gone."""
+    live = LiveDiscovery(
+        clients={Side.UPSTREAM: up, Side.DOWNSTREAM: down},
+        new_source=_Idle,
+        wake=lambda: None,
+    )
+    live.refresh(time.monotonic(), None)
+    assert live.served(Side.DOWNSTREAM).by_gvr(h.DEPLOY) is not None
+    planes.downstream.kill_apiserver()
+    restart = threading.Thread(target=planes.downstream.restart_apiserver, name="restart")
+    restart.start()
+    kept, refreshed = 0, 0
+    try:
+        while restart.is_alive():  # until the restarted server is ready
+            try:
+                live.refresh(time.monotonic(), None)
+            except errors.ApiError:
+                continue  # not listening yet
+            refreshed += 1
+            kept += Side.DOWNSTREAM in live.not_ready
+            view = live.served(Side.DOWNSTREAM)
+            assert view is not None
+            assert view.by_gvr(h.DEPLOY) is not None, "deployments left the downstream's view"
+    finally:
+        restart.join()
+    assert kept, f"no refresh met the server not ready ({refreshed} refreshes): nothing proven"
+    live.refresh(time.monotonic(), None)
+    assert not live.not_ready
+    assert live.served(Side.DOWNSTREAM).by_gvr(h.DEPLOY) is not None

@@ -300,3 +300,40 @@ def test_status_return_can_be_turned_off(flag):
     records.append(event(1.0, DOWN, "MODIFIED", DEPLOY, {**copy, "status": {"replicas": 1}}))
     _, result = replay(header(configs=(CONFIG,)), records, status_return=flag)
     assert bool(result.summary()["status_writes"]) is flag
+
+
+def test_a_status_change_seen_while_the_copys_api_is_not_served_is_returned_once_it_is():
+    """The downstream's discovery may leave a resource out for a while (a restarted API server
+    lists only some groups until it is ready): a status change of a copy seen meanwhile is
+    retried until the resource is served again, never dropped."""
+    widgets_crd = crd("example.com", "widgets", "Widget")
+    config = syncer_config("cfg", ["shop"], [("example.com", "v1", "widgets")])
+    head = header(
+        downstream=(NS, CM, DEPLOY, CRDS), configs=(config,), upstream_extra=(WIDGETS_INFO,)
+    )
+    upstream = (
+        *listed(UP, NS, namespace("shop")),
+        *listed(UP, WIDGETS, custom("example.com", "Widget", "shop", "w", spec={"size": 1})),
+    )
+    engine, _ = replay(head, [*initial(*upstream), *listed(DOWN, CRDS, widgets_crd)])
+    copy = engine.apis[DOWN].get(WIDGETS, "shop", "w")
+    with_status = {
+        **copy,
+        "metadata": {**copy["metadata"], "resourceVersion": "60"},
+        "status": {"ready": True},
+    }
+    records = [
+        *initial(*upstream, downstream=tuple(listed(DOWN, NS, namespace("shop")))),
+        *listed(DOWN, CRDS, widgets_crd),
+        *listed(DOWN, WIDGETS, copy),
+        event(1.0, DOWN, "DELETED", CRDS, widgets_crd),  # widgets not served downstream...
+        event(1.5, DOWN, "MODIFIED", WIDGETS, with_status),  # ...when the status changes
+        event(5.0, DOWN, "ADDED", CRDS, widgets_crd),  # served again
+    ]
+    _, result = replay(head, records)
+    status = [w for w in result.writes if w.flow == "status"]
+    assert [(w.action.side, str(w.action.key)) for w in status] == [
+        (UP, "widgets.example.com:shop/w")
+    ]
+    assert status[0].t >= 5.0
+    assert {"op": "add", "path": "/status", "value": {"ready": True}} in status[0].action.ops
