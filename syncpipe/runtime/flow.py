@@ -43,10 +43,10 @@ from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import (
     RawObject,
     meta,
-    resource_version_of,
 )
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.runtime import routing
+from syncpipe.runtime.ownwrites import OwnWrites
 from syncpipe.runtime.safety import DeletionGuard, FightGuard
 from syncpipe.runtime.targetnamespaces import TargetNamespaces
 from syncpipe.sink import reconcileplan
@@ -150,8 +150,8 @@ class Flow:
     sources: dict[GroupVersionResource, SourceState] = attrs.field(factory=dict)
     _target_of: dict[ObjectKey, ObjectKey] = attrs.field(factory=dict)
     _inferred_deletes: set[ObjectKey] = attrs.field(factory=set)
-    # Per copy: (resourceVersion our last write replaced, what the server returned).
-    _written: dict[ObjectKey, tuple[str | None, RawObject | None]] = attrs.field(factory=dict)
+    # Our writes to each copy, until its cache shows them.
+    _own_writes: OwnWrites = attrs.field(factory=OwnWrites)
     fights: FightGuard = attrs.field(factory=FightGuard)
     _source_gvrs: dict[tuple[str, str], GroupVersionResource] = attrs.field(factory=dict)
     _contexts: chain.ResourceContexts = attrs.field(
@@ -451,46 +451,20 @@ class Flow:
 
     def _apply(self, action: Action, before: Any = _NOT_TRACKED) -> Any:
         """Write ``action``; with ``before`` (the live object it was planned on, or None), the
-        result is remembered until the cache catches up (see ``_fresh_live``)."""
+        result is remembered until the cache catches up (``runtime.ownwrites``)."""
         outcome = self.hooks.apply_action(action=action, writer=self.target_writer)
         self.hooks.action_done(action=action, outcome=outcome)
         if before is not _NOT_TRACKED and not getattr(action, "subresource", ""):
-            before_version = resource_version_of(before) if before is not None else None
             result = outcome if isinstance(outcome, dict) else None
-            self._written[action.key] = (before_version, result)
+            self._own_writes.wrote(action.key, before, result)
         return outcome
 
     def is_own_echo(self, target: ObjectKey, copy: RawObject) -> bool:
         """Whether ``copy`` is exactly what our last write to it returned (its watch echo):
-        reconciling it again would only find nothing to do.
-
-        The echo of a create also ends that create's record: the cache (updated before events
-        are handed out) now holds the copy, and kept longer the record would hide a later
-        deletion of the copy (cache None == the create's "before" None: "still the result").
-        A patch's record stays until a reconcile finds the cache moved on: a replay may show
-        the older version again (a recorded event arriving after the replay's own write)."""
-        written = self._written.get(target)
-        if written is None or written[1] is None:
-            return False
-        version = resource_version_of(copy)
-        if not version or version != resource_version_of(written[1]):
-            return False
-        if written[0] is None:
-            with self._lock:
-                if self._written.get(target) is written:  # not a newer write's record
-                    del self._written[target]
-        return True
+        reconciling it again would only find nothing to do."""
+        return self._own_writes.is_echo(target, copy)
 
     def _fresh_live(self, target: ObjectKey, cached: RawObject | None) -> RawObject | None:
-        """The live copy: the cached one, unless the cache still shows what our last write
-        replaced, in which case that write's result (a stale cache must not cause the same
-        write twice). Only the worker holding ``target``'s key changes its entry."""
-        written = self._written.get(target)
-        if written is None:
-            return cached
-        before_version, result = written
-        cached_version = resource_version_of(cached) if cached is not None else None
-        if cached_version == before_version:
-            return result
-        self._written.pop(target, None)
-        return cached
+        """The live copy: the cached one, unless the cache still shows a version our own
+        writes replaced (a stale cache must not cause the same write twice)."""
+        return self._own_writes.live(target, cached)
