@@ -18,6 +18,7 @@ from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.source.informer import Informer
+from syncpipe.source.recovery import ServerRecovery
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,15 @@ class ConfigWatch:
     """One informer per config resource served upstream (see the module docstring)."""
 
     def __init__(
-        self, *, upstream: RestClient, label_selector: str, on_change: Callable[[], None]
+        self,
+        *,
+        upstream: RestClient,
+        label_selector: str,
+        on_change: Callable[[], None],
+        recovery: ServerRecovery | None = None,
     ) -> None:
         self._upstream = upstream
+        self._recovery = recovery
         self._label_selector = label_selector
         self._on_change = on_change
         self.informers: dict[GroupVersionResource, Informer] = {}
@@ -44,6 +51,7 @@ class ConfigWatch:
                         self._upstream, gvr, label_selector=self._label_selector
                     ),
                     name=f"upstream:{gvr.resource}",
+                    recovery=self._recovery,
                 )
                 informer.add_handler(lambda _event: self._on_change())
                 informer.start()

@@ -19,6 +19,7 @@ from syncpipe.model.events import Side
 from syncpipe.model.resources import NAMESPACE_GVR, GroupVersionResource, ResourceInfo
 from syncpipe.source.informer import EventSource, Informer, NamespacedInformer, SharedSource
 from syncpipe.source.polling import PollingSource
+from syncpipe.source.recovery import ServerRecovery
 
 # The informer already watching all of a collection for the syncer's own needs, if any.
 RunningWatch = Callable[[Side, GroupVersionResource], Informer | None]
@@ -37,6 +38,8 @@ class RestSources:
         self._settings = settings
         self._clients = clients
         self._running_watch = running_watch
+        # The watches of one side retry together once its server answers again.
+        self.recoveries = {side: ServerRecovery() for side in clients}
 
     def open(
         self,
@@ -60,6 +63,7 @@ class RestSources:
                     ns: _in_namespace(rest, info, ns, label_selector) for ns in namespaces
                 },
                 resync_period=self._settings.resync_period,
+                recovery=self.recoveries[side],
             )
         return self.unshared(
             side, info, CollectionListerWatcher(rest, info.gvr, label_selector=label_selector)
@@ -83,6 +87,7 @@ class RestSources:
             side=side,
             lister_watcher=lister_watcher,
             resync_period=self._settings.resync_period,
+            recovery=self.recoveries[side],
         )
 
 

@@ -102,6 +102,7 @@ class Syncer(DrivesPipeline):
             upstream=upstream,
             label_selector=settings.syncer_config_selector,
             on_change=self._wake.set,
+            recovery=self._sources.recoveries[Side.UPSTREAM],
         )
         self._discovery = LiveDiscovery(
             clients=clients, new_source=self._api_source, wake=self._wake.set

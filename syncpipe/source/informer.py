@@ -32,6 +32,7 @@ from syncpipe.model.events import Event, Side
 from syncpipe.model.objects import RawObject
 from syncpipe.model.resources import GroupVersionResource
 from syncpipe.source import dispatch, reflector, store
+from syncpipe.source.recovery import ServerRecovery
 
 Handler = dispatch.Handler
 
@@ -95,6 +96,7 @@ class Informer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
         rng: random.Random | None = None,
+        recovery: ServerRecovery | None = None,
     ) -> None:
         self.name = name or f"{side.value}:{gvr}"
         self._dispatcher = dispatch.EventDispatcher(
@@ -109,6 +111,7 @@ class Informer:
             clock=clock,
             sleep=sleep,
             rng=rng,
+            recovery=recovery,
         )
 
     @property
@@ -194,6 +197,7 @@ class NamespacedInformer(Informer):
         lister_watchers: Mapping[str, reflector.ListerWatcher],
         name: str = "",
         resync_period: float | None = None,
+        recovery: ServerRecovery | None = None,
     ) -> None:
         self.name = name or f"{side.value}:{gvr}"
         self._dispatcher = dispatch.EventDispatcher(
@@ -205,6 +209,7 @@ class NamespacedInformer(Informer):
                 lister_watcher=lister_watcher,
                 store=_NamespaceSlice(self._store, namespace),
                 name=f"{self.name}:{namespace}:reflector",
+                recovery=recovery,
             )
             for namespace, lister_watcher in sorted(lister_watchers.items())
         }

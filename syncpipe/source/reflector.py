@@ -36,6 +36,7 @@ from syncpipe import errors
 from syncpipe.model import objects
 from syncpipe.model.objects import RawObject
 from syncpipe.source import backoff
+from syncpipe.source.recovery import RECOVERY_JITTER, ServerRecovery
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,9 @@ class Reflector:
 
     ``clock`` (monotonic seconds) drives the backoff reset; ``sleep(seconds)`` waits between
     retries and defaults to a wait that ``stop()`` interrupts — tests pass a recording fake so
-    they never sleep; ``rng`` draws jitter and watch timeouts.
+    they never sleep; ``rng`` draws jitter and watch timeouts. With ``recovery`` (shared by
+    the reflectors of one server, ``source.recovery``) a backoff wait also ends when another
+    reflector reached the server again, and this one reaching it wakes the others.
     """
 
     def __init__(
@@ -155,9 +158,13 @@ class Reflector:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], object] | None = None,
         rng: random.Random | None = None,
+        recovery: ServerRecovery | None = None,
     ) -> None:
         self.name = name
         self.settings = settings or WatchSettings()
+        self._recovery = recovery
+        self._woken = threading.Event()  # set by the recovery of the server, or by stop()
+        self._failing = False  # failed since the last time the server answered
         self._lw = lister_watcher
         self._store = store
         self._stopping = threading.Event()
@@ -186,6 +193,7 @@ class Reflector:
     def stop(self, timeout: float = STOP_JOIN_TIMEOUT) -> bool:
         """Close the open watch, cut a backoff wait short, join; ``False`` if still running."""
         self._stopping.set()
+        self._woken.set()
         with self._lock:
             stream = self._stream
         if stream is not None:
@@ -273,6 +281,7 @@ class Reflector:
         self._resource_version = resource_version
         self._lists += 1
         self._last_error = None
+        self._answered()
         self._synced.set()
         log.debug("%s: listed %d objects at rv %s", self.name, len(items), resource_version)
         return True
@@ -296,6 +305,7 @@ class Reflector:
                 stream.close()
                 return False
             self._watches += 1
+            self._answered()
             try:
                 for event_type, obj in stream:
                     if self._stopping.is_set():
@@ -380,6 +390,23 @@ class Reflector:
         self._last_error = exc
         if self._stopping.is_set():
             return
+        self._failing = True
         delay = self._backoff.next_delay()
         log.warning("%s: %r; retrying in %.2fs", self.name, exc, delay)
-        self._sleep(delay)
+        if self._recovery is None:
+            self._sleep(delay)
+            return
+        self._woken.clear()
+        if self._stopping.is_set():
+            return
+        if self._recovery.wait(delay, self._woken) and not self._stopping.is_set():
+            log.info("%s: the server answered another watch; retrying now", self.name)
+            self._sleep(self._rng.uniform(0, RECOVERY_JITTER))
+
+    def _answered(self) -> None:
+        """The server answered a list or opened a watch: after failures, wake the reflectors
+        of the same server still waiting out a backoff."""
+        if self._failing:
+            self._failing = False
+            if self._recovery is not None:
+                self._recovery.recovered()
