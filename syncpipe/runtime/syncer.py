@@ -255,6 +255,9 @@ class Syncer(DrivesPipeline):
             "requests_downstream": dict(self.downstream.requests_by_verb),
             "requests_upstream": dict(self.upstream.requests_by_verb),
             "status_returns_held": self.status_hold.held,
+            "watches_woken_by_recovery": {
+                side.value: recovery.wakeups for side, recovery in self._sources.recoveries.items()
+            },
         }
 
     @property

@@ -299,15 +299,20 @@ def make_syncer(
     name: str,
     *,
     upstream_kubeconfig: Path | None = None,
+    qps: float = 0.0,
+    burst: int = 0,
     **settings: Any,
 ) -> Syncer:
-    """An in-process syncer (not started) between the two planes."""
+    """An in-process syncer (not started) between the two planes; ``qps``/``burst``: the
+    client-side rate limit of each side (``--qps``/``--burst``)."""
     settings.setdefault("discovery_interval", 2.0)
     settings.setdefault("heartbeat_interval", 1.0)
     return wiring.build_syncer(
         settings=Settings(syncer_name=name, **settings),
         upstream_kubeconfig=str(upstream_kubeconfig or up_plane.admin_kubeconfig),
         downstream_kubeconfig=str(down_plane.admin_kubeconfig),
+        qps=qps,
+        burst=burst,
     )
 
 

@@ -16,10 +16,15 @@ import time
 import pytest
 
 from syncpipe import errors
+from syncpipe.clients.watching import CollectionListerWatcher
 from syncpipe.model.events import Side
-from syncpipe.model.resources import ResourceInfo
+from syncpipe.model.keys import ObjectKey
+from syncpipe.model.resources import GroupVersionResource, ResourceInfo
 from syncpipe.runtime.livediscovery import LiveDiscovery
 from syncpipe.runtime.syncer import SYNCER_CONFIGS
+from syncpipe.source.informer import Informer
+from syncpipe.source.recovery import ServerRecovery
+from syncpipe.source.reflector import WatchSettings
 from syncpipe.source.store import Store
 from syncpipe.testing import wait_for
 from tests.faults import helpers as h
@@ -31,6 +36,7 @@ DEPLOYMENTS = 3
 CHURNED = 10  # ConfigMaps changed upstream every 100 ms, round robin, through the fault
 OUTAGE_SECONDS = 5.0
 CONVERGE_TIMEOUT = 180.0
+SYNC_QPS = 100.0  # each side's requests per second: 300 ConfigMaps take about 3 s
 KILL_AT_FRACTION = 4  # the fault hits after 1/4 of the ConfigMaps were created downstream
 
 
@@ -66,7 +72,9 @@ def test_control_plane_killed_during_initial_sync_recovers_without_loss_or_recre
     ns = name = unique_name
     names = _populate(up, ns)
     _select(up, name, ns)
-    syncer = h.make_syncer(planes.upstream, planes.downstream, name)
+    # Throttled (as the original's --qps/--burst would) so that the initial sync lasts a few
+    # seconds: unthrottled it takes a fraction of one, and the fault could miss it.
+    syncer = h.make_syncer(planes.upstream, planes.downstream, name, qps=SYNC_QPS, burst=10)
     churn_rest = h.rest_for(planes.upstream, label="churn")
     with h.running(syncer):
         churn = h.Churn(churn_rest, ns, names[:CHURNED], interval=0.1).start()
@@ -121,6 +129,7 @@ def test_control_plane_killed_during_initial_sync_recovers_without_loss_or_recre
             copies_before_fault=len(before_fault),
             churn_ok=churn.ok,
             churn_failed=churn.failed,
+            watches_woken=syncer.statistics()["watches_woken_by_recovery"],
         )
         # Quiet afterwards: nothing left to write once converged (zero writes at rest).
         settled = h.writes(syncer)
@@ -241,3 +250,49 @@ def test_discovery_keeps_its_last_answer_while_a_restarted_api_server_is_not_rea
     live.refresh(time.monotonic(), None)
     assert not live.not_ready
     assert live.served(Side.DOWNSTREAM).by_gvr(h.DEPLOY) is not None
+
+
+def test_a_watch_waiting_out_a_long_backoff_comes_back_with_the_first_that_reaches_the_server(
+    planes, down, unique_name
+):
+    """The reflectors of one server share a ``ServerRecovery``: one whose next retry is an
+    hour away comes back as soon as another reached the restarted server."""
+    recovery = ServerRecovery()
+    rest = h.rest_for(planes.downstream, label="recovery")
+    down.create(h.NS, "", h.namespace(unique_name))
+
+    def informer(gvr: GroupVersionResource, first: float, cap: float) -> Informer:
+        return Informer(
+            gvr=gvr,
+            side=Side.DOWNSTREAM,
+            lister_watcher=CollectionListerWatcher(rest, gvr, namespace=unique_name),
+            settings=WatchSettings(backoff_initial=first, backoff_max=cap),
+            recovery=recovery,
+        )
+
+    patient = informer(h.CM, 3600.0, 3600.0)
+    eager = informer(h.DEPLOY, 0.2, 0.5)
+    patient.start()
+    eager.start()
+    try:
+        assert patient.wait_for_sync(30)
+        assert eager.wait_for_sync(30)
+        planes.downstream.kill_apiserver()
+        wait_for(
+            lambda: patient.reflector.statistics().restarts >= 1,
+            timeout=30,
+            message="the watch never noticed the server was gone",
+        )
+        planes.downstream.restart_apiserver()
+        down.create(h.CM, unique_name, h.configmap(unique_name, "after", {"k": "v"}))
+        wait_for(
+            lambda: patient.store.get(ObjectKey(h.CM, unique_name, "after")) is not None,
+            timeout=60,
+            message="the watch waiting an hour did not come back with the other",
+        )
+        assert recovery.wakeups >= 1
+        assert patient.reflector.statistics().restarts >= 1
+    finally:
+        patient.stop()
+        eager.stop()
+        rest.close()
