@@ -248,7 +248,9 @@ class Hooks:
         return outcome
 
     def action_done(self, *, action: Action, outcome: RawObject | None) -> None:
-        self.pm.hook.syncpipe_action_done(action=action, outcome=outcome, ctx=self.ctx)
+        hook = self.pm.hook.syncpipe_action_done
+        if hook.get_hookimpls():  # after every write: no pluggy call when nobody observes
+            hook(action=action, outcome=outcome, ctx=self.ctx)
 
     def object_rejected(self, *, key: ObjectKey, error: Exception) -> None:
         self.pm.hook.syncpipe_object_rejected(key=key, error=error, ctx=self.ctx)
