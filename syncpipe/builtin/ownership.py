@@ -9,6 +9,7 @@ annotations onto its ReplicaSets, and a bare marker would make them look owned.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -32,8 +33,10 @@ SOURCE_ANNOTATION = "syncpipe.io/source"
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
+@functools.lru_cache(maxsize=64)
 def owner_label_value(syncer_name: str) -> str:
-    """The syncer's name as a valid label value (≤ 63 chars; long names keep a hash suffix)."""
+    """The syncer's name as a valid label value (≤ 63 chars; long names keep a hash suffix).
+    Cached: asked on every ownership check and every copy marked, always for the same name."""
     if _LABEL_VALUE.match(syncer_name):
         return syncer_name
     digest = hashlib.sha256(syncer_name.encode()).hexdigest()[:10]

@@ -14,7 +14,7 @@ import attrs
 from syncpipe import errors
 from syncpipe.hooks.context import SyncContext
 from syncpipe.hooks.manager import Hooks
-from syncpipe.hooks.transforms import Phase, Transform
+from syncpipe.hooks.transforms import Transform, TransformStep, transform_steps
 from syncpipe.model.events import Direction
 from syncpipe.model.keys import ObjectKey
 from syncpipe.model.objects import RawObject
@@ -28,23 +28,18 @@ def run_transforms(
     transforms: Iterable[Transform],
     ctx: SyncContext,
 ) -> RawObject:
-    """Apply each applicable transform: ``forward`` going down, ``reverse`` going up.
+    """Apply each applicable transform: ``forward`` going down, ``reverse`` going up, in the
+    order of ``hooks.transforms.transform_steps``."""
+    steps = transform_steps(transforms, resource=ctx.resource, upward=ctx.direction is Direction.UP)
+    return run_steps(obj, key=key, steps=steps, ctx=ctx)
 
-    Going up, the phases between stripping and ownership run in reverse order (custom, then
-    namespace, then renature), so each undoes its own step of the way down; stripping still
-    comes first and the ownership mark last, since both describe the target side.
-    A transform that raises is reported as a ``TransformError`` naming it and its plugin.
-    """
-    chain = list(transforms)
-    if ctx.direction is Direction.UP:
-        chain.sort(key=_upward_rank)
-    resource = ctx.resource
-    for transform in chain:
-        if resource is not None and not transform.applies_to(resource):
-            continue
-        fn = transform.forward if ctx.direction is Direction.DOWN else transform.reverse
-        if fn is None:
-            continue
+
+def run_steps(
+    obj: RawObject, *, key: ObjectKey, steps: Iterable[TransformStep], ctx: SyncContext
+) -> RawObject:
+    """Apply ``steps`` in order. A transform that raises is reported as a ``TransformError``
+    naming it and its plugin."""
+    for transform, fn in steps:
         try:
             obj = fn(obj, ctx)
         except Exception as exc:
@@ -145,12 +140,6 @@ class ResourceContexts:
         return derived
 
 
-def _upward_rank(transform: Transform) -> int:
-    if transform.phase in (Phase.STRIP, Phase.OWNERSHIP):
-        return int(transform.phase)
-    return Phase.OWNERSHIP - int(transform.phase)
-
-
 def hands_off(obj: RawObject, pointers: tuple[str, ...]) -> RawObject:
     """A copy of ``obj`` with ``null`` at each pointer: the sink neither sets nor removes it.
 
@@ -182,4 +171,5 @@ def desired_object(
         return None
     if not hooks.select(key=key, obj=obj, direction=ctx.direction):
         return None
-    return run_transforms(obj, key=key, transforms=hooks.transforms(), ctx=ctx)
+    steps = hooks.transform_steps(ctx.resource, ctx.direction)
+    return run_steps(obj, key=key, steps=steps, ctx=ctx)

@@ -39,7 +39,13 @@ from syncpipe.hooks.loading import (
 )
 from syncpipe.hooks.namespacemapper import IDENTITY, NamespaceMapper
 from syncpipe.hooks.options import PluginOption
-from syncpipe.hooks.transforms import Transform, TransformFn, order_transforms
+from syncpipe.hooks.transforms import (
+    Transform,
+    TransformFn,
+    TransformStep,
+    order_transforms,
+    transform_steps,
+)
 from syncpipe.hooks.verdict import NOT_INCLUDED, SELECTED, SelectionVerdict
 from syncpipe.hooks.view import RunningSyncer, SyncerView
 from syncpipe.model.actions import Action, ActionWriter
@@ -83,6 +89,9 @@ class Hooks:
     _transforms: tuple[Transform, ...] | None = None
     _options: dict[str, tuple[PluginOption, ...]] | None = None
     _ignored: dict[tuple[ResourceInfo, Direction], tuple[str, ...]] = attrs.field(factory=dict)
+    _steps: dict[tuple[ResourceInfo | None, Direction], tuple[TransformStep, ...]] = attrs.field(
+        factory=dict
+    )
 
     # -- start-up ------------------------------------------------------------------------
 
@@ -137,6 +146,20 @@ class Hooks:
                 seen[t.name] = t.plugin
             self._transforms = order_transforms(found, configured_order=self.transform_order)
         return self._transforms
+
+    def transform_steps(
+        self, resource: ResourceInfo | None, direction: Direction
+    ) -> tuple[TransformStep, ...]:
+        """The transform functions that run on an object of ``resource`` in ``direction``, in
+        order: decided once per resource and direction, not per object."""
+        cache_key = (resource, direction)
+        steps = self._steps.get(cache_key)
+        if steps is None:
+            steps = transform_steps(
+                self.transforms(), resource=resource, upward=direction is Direction.UP
+            )
+            self._steps[cache_key] = steps
+        return steps
 
     def namespace_mappers(self) -> dict[str, NamespaceMapper]:
         mappers: dict[str, NamespaceMapper] = {IDENTITY.name: IDENTITY}
@@ -248,7 +271,9 @@ class Hooks:
         return outcome
 
     def action_done(self, *, action: Action, outcome: RawObject | None) -> None:
-        self.pm.hook.syncpipe_action_done(action=action, outcome=outcome, ctx=self.ctx)
+        hook = self.pm.hook.syncpipe_action_done
+        if hook.get_hookimpls():  # after every write: no pluggy call when nobody observes
+            hook(action=action, outcome=outcome, ctx=self.ctx)
 
     def object_rejected(self, *, key: ObjectKey, error: Exception) -> None:
         self.pm.hook.syncpipe_object_rejected(key=key, error=error, ctx=self.ctx)

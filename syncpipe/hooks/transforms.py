@@ -10,7 +10,7 @@ internal, no flag sets it: a plugin picks its place with ``phase``.)
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -79,3 +79,35 @@ def order_transforms(
             key=lambda t: (int(t.phase), position.get(t.name, len(position)), t.name),
         )
     )
+
+
+# One transform function that runs, with the transform it belongs to (named in errors).
+TransformStep = tuple[Transform, TransformFn]
+
+
+def _upward_rank(transform: Transform) -> int:
+    if transform.phase in (Phase.STRIP, Phase.OWNERSHIP):
+        return int(transform.phase)
+    return Phase.OWNERSHIP - int(transform.phase)
+
+
+def transform_steps(
+    transforms: Iterable[Transform], *, resource: ResourceInfo | None, upward: bool
+) -> tuple[TransformStep, ...]:
+    """The functions that run, in order, on an object of ``resource`` (None: any): each
+    applicable transform's ``forward``, or ``reverse`` going ``upward``.
+
+    Going up, the phases between stripping and ownership run in reverse order (custom, then
+    namespace, then renature), so each undoes its own step of the way down; stripping still
+    comes first and the ownership mark last, since both describe the target side. The same
+    for every object of a resource, so the hooks keep them per resource and direction.
+    """
+    chain = sorted(transforms, key=_upward_rank) if upward else list(transforms)
+    steps: list[TransformStep] = []
+    for transform in chain:
+        if resource is not None and not transform.applies_to(resource):
+            continue
+        fn = transform.reverse if upward else transform.forward
+        if fn is not None:
+            steps.append((transform, fn))
+    return tuple(steps)

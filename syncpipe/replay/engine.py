@@ -119,6 +119,8 @@ class ReplayEngine(DrivesPipeline):
         self._pace = pace
         start = _epoch(header.recorded_at)
         self.apis = {side: self._memory_api(side, start) for side in Side}
+        # Both sides' stores in ``Side`` order, for what runs after every record and write.
+        self._api_order = tuple(self.apis[side] for side in Side)
         for api in self.apis.values():
             api.deferred = True  # writers get their answer before their change comes back
         for recorded in header.resources:
@@ -319,8 +321,8 @@ class ReplayEngine(DrivesPipeline):
 
     def _deliver(self) -> None:
         """The watch events of the changes made since the last call, to the informers."""
-        for side in Side:
-            self.apis[side].deliver()
+        for api in self._api_order:
+            api.deliver()
 
     def _record_write(self, action: Action, result: RawObject | None) -> None:
         """Every successful write of a flow: one line of the plan."""
@@ -347,7 +349,7 @@ class ReplayEngine(DrivesPipeline):
         """Re-select when the configs or the served resources changed (new CRDs)."""
         if not self._started:
             return
-        generations = tuple(self.apis[side].served.generation for side in Side)
+        generations = tuple(api.served.generation for api in self._api_order)
         dynamic = self._static_configs is None
         configs_changed = dynamic and self._config_changes != self._seen_config_changes
         if self._rediscover or generations != self._seen_generations or configs_changed:

@@ -45,6 +45,8 @@ class MemoryInformer:
         # As the live syncer's watches of a few named namespaces: only those (empty: all);
         # Namespaces themselves by name.
         self._namespaces = frozenset(namespaces)
+        # A watch of the whole collection sees every object: no per-object check then.
+        self._filtered = bool(label_selector.strip() or namespaces)
         self._handlers: list[Handler] = []
         self._store = Store(gvr=gvr, side=api.side, listener=self._dispatch, clock=clock)
         self._started = False
@@ -65,7 +67,7 @@ class MemoryInformer:
         if self._started:
             return
         self._started = True
-        items = [o for o in self.api.objects(self.gvr) if self._in_view(o)]
+        items = [o for o in self.api.objects(self.gvr) if not self._filtered or self._in_view(o)]
         self._store.replace(items, self.api.resource_version)
         self.api.subscribe(self._on_change, resource=(self.gvr.group, self.gvr.resource))
 
@@ -88,7 +90,7 @@ class MemoryInformer:
         if event is EventType.DELETED:
             if self._store.key_of(obj) in self._store:
                 self._store.delete(obj, final_state_unknown=self.api.delivering_inferred_delete)
-        elif self._in_view(obj):
+        elif not self._filtered or self._in_view(obj):
             self._store.update(obj)
         elif self._store.key_of(obj) in self._store:
             self._store.delete(obj)  # no longer matches the selector: gone from this view

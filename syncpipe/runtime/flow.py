@@ -258,13 +258,14 @@ class Flow:
         live: RawObject | None,
     ) -> reconcileplan.ReconcilePlan:
         """The planner's answer for the state read (the one place the facts are gathered)."""
+        ctx = self.hooks.ctx
         return reconcileplan.plan_reconcile(
             direction=self.direction,
             target=target,
             source=source_obj,
             desired=desired,
             live=live,
-            syncer_name=self.ctx.syncer_name,
+            syncer_name=ctx.syncer_name,
             inferred_delete=key in self._inferred_deletes,
             # Only asked where it matters: a Namespace copy whose source is gone.
             source_namespace_exists=(
@@ -273,7 +274,7 @@ class Flow:
                 else None
             ),
             status_subresource=target_info.status_subresource,
-            namespace_mapper=self.ctx.namespace_mapper,
+            namespace_mapper=ctx.namespace_mapper,
         )
 
     def _desired(
@@ -281,11 +282,12 @@ class Flow:
     ) -> RawObject | None:
         if source_obj is None:
             return None
+        ctx = self.hooks.ctx
         return reconcileplan.desired_copy(
             source_obj,
             key=key,
             hooks=self.hooks,
-            ctx=self._contexts.get(self.ctx, info) if info else self.ctx,
+            ctx=self._contexts.get(ctx, info) if info else ctx,
             info=info,
         )
 

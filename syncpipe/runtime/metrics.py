@@ -56,6 +56,10 @@ def gauge(name: str, documentation: str, read: Callable[[], float]) -> None:
     metric.set_function(read)
 
 
+# The write counter's plugin name (registered by the live driver's pipeline only).
+WRITE_COUNTER = "syncpipe.metrics"
+
+
 class WriteCounter:
     """A plugin (``syncpipe_action_done``) counting every write by side, verb and subresource."""
 

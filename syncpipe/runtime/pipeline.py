@@ -99,15 +99,21 @@ class Driver:
     warn: Callable[[str], None] = log.warning
     # What changed about the APIs a config names (the live syncer posts an Event).
     config_notice: Callable[[ConfigNotice], None] = _ignore_notice
+    # Whether writes count in this process's Prometheus metrics: the live syncer's do (it
+    # serves ``/metrics``); a replay's planned writes are not the process's writes.
+    counts_writes: bool = False
 
 
-def build_hooks(settings: Settings, pm: pluggy.PluginManager | None = None) -> manager.Hooks:
+def build_hooks(
+    settings: Settings, pm: pluggy.PluginManager | None = None, *, counts_writes: bool = False
+) -> manager.Hooks:
     """The hooks of a syncer: plugins (built-in, installed, minus the disabled ones), the
-    write counter, the namespace mapper in the context, transforms checked for duplicates."""
+    write counter (``counts_writes``), the namespace mapper in the context, transforms checked
+    for duplicates."""
     if pm is None:
         pm = manager.build(builtins=builtin.MODULES, disabled=settings.disabled_plugins)
-    if not pm.has_plugin("syncpipe.metrics"):
-        pm.register(metrics.WriteCounter(), name="syncpipe.metrics")
+    if counts_writes and not pm.has_plugin(metrics.WRITE_COUNTER):
+        pm.register(metrics.WriteCounter(), name=metrics.WRITE_COUNTER)
     ctx = SyncContext(
         syncer_name=settings.syncer_name,
         selection=Selection.empty(),
@@ -137,7 +143,7 @@ class Pipeline:
     ) -> None:
         self.settings = settings
         self.driver = driver
-        self.hooks = build_hooks(settings, pm)
+        self.hooks = build_hooks(settings, pm, counts_writes=driver.counts_writes)
         self.namespace_mapper = self.hooks.ctx.namespace_mapper
         self.owner_selector = owner_selector(settings.syncer_name)
         self.targets: dict[tuple[Direction, GroupVersionResource], EventSource] = {}
@@ -437,6 +443,11 @@ class Pipeline:
         return None if served is None else served.by_gvr(gvr)
 
     def target_informer(self, direction: Direction, info: ResourceInfo) -> EventSource:
+        # Asked on every reconcile: an informer once started is found without the lock (one
+        # dict read is atomic); only starting one takes it.
+        informer = self.targets.get((direction, info.gvr))
+        if informer is not None:
+            return informer
         with self.targets_lock:
             informer = self.targets.get((direction, info.gvr))
             if informer is None:

@@ -8,12 +8,15 @@ a replay from the recording's discovery kept current by CRD objects
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
-from syncpipe.clients import discovery
 from syncpipe.model.resources import GroupVersionResource, ResourceInfo
+
+if TYPE_CHECKING:  # the type only: importing the REST client (kubernetes) would cost every
+    # replay, plan and explain a second of start-up for nothing
+    from syncpipe.clients import discovery
 
 
 class ServedView(Protocol):

@@ -68,17 +68,20 @@ class StatusReturn:
                     f"{target.gvr} is not served downstream yet", delay=WAIT_FOR_API_SECONDS
                 )
             copy = flow.resolver.target_informer(flow.direction, info).store.get(target)
+        if copy is None or upstream_obj is None:
+            return  # nothing to return, or nowhere to (the planner's reasons, asked no further)
+        ctx = flow.hooks.ctx
         blocked = reconcileplan.status_return_blocked(
             key=key,
             kind=source.info.kind,
             upstream_obj=upstream_obj,
             copy=copy,
-            selection=flow.ctx.selection,
+            selection=ctx.selection,
             configs_off=self.configs_without_status(),
-            syncer_name=flow.ctx.syncer_name,
+            syncer_name=ctx.syncer_name,
             server_owned=key.gvr.group_resource in SERVER_OWNED_STATUS,
         )
-        if blocked is not None or copy is None or upstream_obj is None:
+        if blocked is not None:
             return
         status = copy.get("status")
         if isinstance(status, dict):
@@ -86,7 +89,7 @@ class StatusReturn:
                 status,
                 key=key,
                 transforms=flow.hooks.transforms(),
-                ctx=self._contexts.get(flow.ctx, source.info),
+                ctx=self._contexts.get(ctx, source.info),
             )
         action = reconcileplan.plan_status_write(
             side=Side.UPSTREAM,

@@ -129,6 +129,7 @@ class Syncer(DrivesPipeline):
                 discovery_scope=self._discovery_scope,
                 warn=log.warning,
                 config_notice=self._config_event,
+                counts_writes=True,
             ),
             pm=pm,
         )

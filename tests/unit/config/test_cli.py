@@ -160,12 +160,20 @@ def test_crds_only_refuses_unknown_names():
     assert result.exit_code == 2
 
 
-def test_the_config_commands_do_not_import_the_kubernetes_client():
+@pytest.mark.parametrize(
+    "modules",
+    [
+        "syncpipe.cli.config, syncpipe.cli.crds",
+        # The replay driver: a second of start-up for every replay, plan and explain.
+        "syncpipe.replay.engine",
+    ],
+)
+def test_offline_commands_do_not_import_the_kubernetes_client(modules):
     import subprocess
     import sys
 
     code = (
-        "import sys, syncpipe.cli.config, syncpipe.cli.crds; "
+        f"import sys, {modules}; "
         "sys.exit(1 if any(m.split('.')[0] == 'kubernetes' for m in sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

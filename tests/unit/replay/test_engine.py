@@ -18,6 +18,7 @@ from syncpipe.replay import render
 from syncpipe.replay.engine import ReplayEngine
 from syncpipe.replay.result import ReplayResult
 from syncpipe.replay.snapshot import Header, Record
+from syncpipe.runtime import metrics
 from tests.unit.replay.factories import (
     CM,
     CONFIG,
@@ -337,3 +338,18 @@ def test_a_status_change_seen_while_the_copys_api_is_not_served_is_returned_once
     ]
     assert status[0].t >= 5.0
     assert {"op": "add", "path": "/status", "value": {"ready": True}} in status[0].action.ops
+
+
+def test_a_replays_planned_writes_are_not_counted_as_the_processs_writes():
+    """The write counter (``syncpipe_writes_total``) counts the live syncer's writes only: a
+    replay plans writes nobody makes, and ``plan``/``explain`` run one inside the CLI."""
+    labels = {"side": DOWN.value, "verb": "create", "subresource": ""}
+    before = metrics.REGISTRY.get_sample_value("syncpipe_writes_total", labels) or 0.0
+    records = initial(
+        *listed(UP, NS, namespace("shop")),
+        *listed(UP, CM, configmap("shop", "settings", {"a": "1"})),
+    )
+    engine, result = replay(header(configs=(CONFIG,)), records)
+    assert any(isinstance(w.action, Create) for w in result.writes)
+    assert (metrics.REGISTRY.get_sample_value("syncpipe_writes_total", labels) or 0.0) == before
+    assert not engine.hooks.pm.has_plugin(metrics.WRITE_COUNTER)
