@@ -263,6 +263,10 @@ def measure_startup(bench: Bench, fleet: SyncerFleet) -> dict[str, Any]:
         "requests": traffic(Meter.served(before, after)),
         "cpu_seconds": {**cpu, "syncers (all)": round(sum(syncer_cpu.values()), 2)},
         "apiserver_rss_mb_before": apiserver_rss,
+        # The benchmark's own downstream watches: resumed after breaking, and arrivals first
+        # seen in a relist after a 410 (counted at the relist: an upper bound on their time).
+        "arrival_watch_resumes": sum(w.restarts for w in watches.values()),
+        "arrivals_from_relist": sum(w.relisted for w in watches.values()),
     }
 
 

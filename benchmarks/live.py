@@ -273,6 +273,9 @@ class ArrivalWatch:
         self.arrivals: dict[str, float] = {}
         self.changed = threading.Condition()
         self._stream: Any = None
+        self._closing = threading.Event()
+        self.restarts = 0  # watches that broke and were resumed
+        self.relisted = 0  # arrivals first seen in a relist after a 410
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"watch-{gvr}")
 
@@ -283,25 +286,50 @@ class ArrivalWatch:
         return self
 
     def _run(self) -> None:
-        _, rv = self.rest.list(self.gvr, self.ns, label_selector=self.selector)
-        self._stream = self.rest.watch(
-            self.gvr,
-            self.ns,
-            resource_version=rv,
-            timeout_seconds=3600,
-            allow_bookmarks=False,
-            label_selector=self.selector,
-        )
-        self._started.set()
-        with contextlib.suppress(errors.ApiError):
-            for event_type, obj in self._stream:
+        """Watch until closed; a watch that ends or breaks resumes from the last event's
+        resourceVersion, and one that expired (410) relists: objects the relist shows that
+        never arrived are counted as arriving then (``relisted``: an upper bound on their
+        time). Without this one broken watch under a fleet's start-up storm lost the rest of
+        its arrivals and the benchmark waited for its timeout."""
+        items, rv = self.rest.list(self.gvr, self.ns, label_selector=self.selector)
+        first = True
+        while not self._closing.is_set():
+            try:
+                self._stream = self.rest.watch(
+                    self.gvr,
+                    self.ns,
+                    resource_version=rv,
+                    timeout_seconds=3600,
+                    allow_bookmarks=False,
+                    label_selector=self.selector,
+                )
+                if first:
+                    self._started.set()
+                    first = False
+                for event_type, obj in self._stream:
+                    now = time.perf_counter()
+                    rv = obj["metadata"].get("resourceVersion") or rv
+                    self._arrived(self.key(event_type, obj), now)
+            except errors.ApiResourceExpired:
+                items, rv = self.rest.list(self.gvr, self.ns, label_selector=self.selector)
                 now = time.perf_counter()
-                key = self.key(event_type, obj)
-                if key is None:
-                    continue
-                with self.changed:
-                    self.arrivals.setdefault(key, now)
-                    self.changed.notify_all()
+                for obj in items:
+                    key = self.key("ADDED", obj) or self.key("MODIFIED", obj)
+                    if key is not None and key not in self.arrivals:
+                        self.relisted += 1
+                        self._arrived(key, now)
+            except errors.ApiError:
+                if self._closing.is_set():
+                    return
+                self.restarts += 1
+                time.sleep(0.5)
+
+    def _arrived(self, key: str | None, now: float) -> None:
+        if key is None:
+            return
+        with self.changed:
+            self.arrivals.setdefault(key, now)
+            self.changed.notify_all()
 
     def wait_for(self, key: str, timeout: float) -> float:
         deadline = time.monotonic() + timeout
@@ -327,6 +355,7 @@ class ArrivalWatch:
             return max(self.arrivals.values())
 
     def close(self) -> None:
+        self._closing.set()
         if self._stream is not None:
             self._stream.close()
 
