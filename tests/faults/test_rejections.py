@@ -271,7 +271,9 @@ def test_objects_the_downstream_refuses_are_reported_retried_and_never_block_the
         )
         assert down.get_or_none(WIDGETS, ns, "small") is not None
         assert down.get_or_none(WIDGETS, ns, "big") is None
-        wait_for(lambda: len(h.owned(down, h.CM, ns, name)) == 3, timeout=10)  # "first" + 2
+        # "first" + the 2 the quota admits; a ConfigMap refused at first is retried with the
+        # access-denied backoff (up to 10 s between tries).
+        wait_for(lambda: len(h.owned(down, h.CM, ns, name)) == 3, timeout=30)
 
         # The rest keeps flowing meanwhile: new objects elsewhere, changes to synced ones.
         flowing_from = time.monotonic()

@@ -95,7 +95,8 @@ def test_upstream_namespaces_are_watched_by_name_as_long_as_the_syncer_needs_the
             timeout=60,
             message="the watch of a Namespace nobody needs any more was kept",
         )
-        assert cached_upstream_namespaces(syncer) == {selected}
+        # The re-scoped watch lists its one Namespace anew.
+        wait_for(lambda: cached_upstream_namespaces(syncer) == {selected}, timeout=30)
 
 
 def down_namespace_going(down_rest, name: str) -> bool:
